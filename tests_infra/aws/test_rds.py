@@ -1,0 +1,62 @@
+"""아키텍처 (RDS) and 점검 절차 4: the PostgreSQL instance's engine, size, storage, exposure and backups."""
+
+from viewster_infra.findings import drift, expect, expect_includes, require
+
+
+def _database(database, aws):
+    return require(
+        database.label, aws.facts("rds")["databases"][database.key], f"no DB instance {database.want.identifier}"
+    )
+
+
+def test_rds_engine(database, aws):
+    expect(database.label, "engine", database.want.engine, _database(database, aws)["engine"])
+
+
+def test_rds_engine_version(database, aws):
+    expect(database.label, "engine version", database.want.engine_version, _database(database, aws)["engine_version"])
+
+
+def test_rds_instance_class(database, aws):
+    expect(database.label, "instance class", database.want.instance_class, _database(database, aws)["instance_class"])
+
+
+def test_rds_status(database, aws):
+    expect(database.label, "status", database.want.status, _database(database, aws)["status"])
+
+
+def test_rds_storage_type(database, aws):
+    expect(database.label, "storage type", database.want.storage_type, _database(database, aws)["storage_type"])
+
+
+def test_rds_allocated_storage(database, aws):
+    found = _database(database, aws)["allocated_storage_gib"]
+    expect(database.label, "allocated storage (GiB)", database.want.allocated_storage_gib, found)
+
+
+def test_rds_storage_autoscaling_limit(database, aws):
+    found = _database(database, aws)["max_allocated_storage_gib"]
+    expect(database.label, "storage autoscaling limit (GiB)", database.want.max_allocated_storage_gib, found)
+
+
+def test_rds_not_publicly_accessible(database, aws):
+    found = _database(database, aws)["publicly_accessible"]
+    expect(database.label, "publicly accessible", database.want.publicly_accessible, found)
+
+
+def test_rds_backup_retention(database, aws):
+    found = _database(database, aws)["backup_retention_days"]
+    want = database.want
+    if want.backup_retention_days is not None:
+        expect(database.label, "backup retention (days)", want.backup_retention_days, found)
+    elif found < want.min_backup_retention_days:
+        drift(database.label, f"backup retention (days) expected at least {want.min_backup_retention_days}, found {found}")
+
+
+def test_rds_security_group(database, aws):
+    groups = aws.facts("ec2")["security_groups"]
+    key = database.want.security_group
+    names = {g["id"]: g["name"] for g in groups.values() if g}
+    group = require(f"security group {key}", groups[key], "not found in the VPC")
+    found = {names.get(gid, gid) for gid in _database(database, aws)["security_group_ids"]}
+    expect_includes(database.label, "security groups", group["name"], found)

@@ -1,0 +1,9 @@
+"""SSM Parameter Store: the parameters the services and the SSH key come from exist, as SecureString.
+Only existence and type: the suite never asks for a value."""
+
+from viewster_infra.findings import expect, require
+
+
+def test_ssm_parameter_type(parameter, aws):
+    found = require(parameter.label, aws.facts("ssm")["parameters"][parameter.key], "no parameter of that name")
+    expect(parameter.label, "type", parameter.want.type, found["type"])

@@ -1,0 +1,20 @@
+"""One module per AWS service, each with `collect(reader, spec) -> dict`.
+
+A collector reads everything its service's checks need in as few calls as the API allows (one per resource kind,
+paginated) and returns plain JSON-safe data keyed by spec keys, so that a check looks facts up by the same key its
+test id carries. A resource that does not exist is None; the check says "not found".
+"""
+
+from viewster_infra.aws.collectors import cloudwatch, ec2, ecr, lambda_, rds, route53, s3, sns, ssm
+
+COLLECTORS = {
+    "ec2": ec2.collect,
+    "rds": rds.collect,
+    "s3": s3.collect,
+    "ecr": ecr.collect,
+    "cloudwatch": cloudwatch.collect,
+    "sns": sns.collect,
+    "lambda": lambda_.collect,
+    "route53": route53.collect,
+    "ssm": ssm.collect,
+}

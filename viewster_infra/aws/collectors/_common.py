@@ -1,0 +1,20 @@
+"""Small helpers every collector shares: pagination, tags, JSON-safe values."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+
+def paginate(client, operation: str, result_key: str, **params: Any) -> Iterator[dict]:
+    """Every item of a paginated read: one call per page, nothing more."""
+    for page in client.get_paginator(operation).paginate(**params):
+        yield from page.get(result_key, [])
+
+
+def tags_of(resource: dict, key: str = "Tags") -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in resource.get(key) or []}
+
+
+def with_tags(resources: Iterable[dict], wanted: dict[str, str]) -> list[dict]:
+    """The resources that carry every wanted tag with its value."""
+    return [r for r in resources if wanted.items() <= tags_of(r).items()]

@@ -1,0 +1,95 @@
+"""EC2: the VPC and its subnets, the three instances with their root volumes and Elastic IPs, security groups."""
+
+from __future__ import annotations
+
+from viewster_infra.aws.collectors._common import paginate, tags_of, with_tags
+from viewster_infra.spec.model import EnvironmentSpec
+
+GONE = {"shutting-down", "terminated"}
+
+
+def collect(reader, spec: EnvironmentSpec) -> dict:
+    ec2 = reader.client("ec2")
+    vpc = _first(with_tags(paginate(ec2, "describe_vpcs", "Vpcs"), spec.vpc.tags))
+    subnets = list(paginate(ec2, "describe_subnets", "Subnets"))
+    instances = [i for r in paginate(ec2, "describe_instances", "Reservations") for i in r["Instances"]]
+    chosen = {key: _instance(instances, want.tags) for key, want in spec.ec2.instances.items()}
+
+    instance_ids = [i["InstanceId"] for i in chosen.values() if i]
+    volumes = {}
+    if instance_ids:
+        attached = {"Name": "attachment.instance-id", "Values": instance_ids}
+        volumes = {v["VolumeId"]: v for v in paginate(ec2, "describe_volumes", "Volumes", Filters=[attached])}
+    addresses = ec2.describe_addresses()["Addresses"]  # not paginated in the API
+    groups = list(paginate(ec2, "describe_security_groups", "SecurityGroups"))
+    vpc_id = vpc["VpcId"] if vpc else None
+
+    return {
+        "vpc": {"id": vpc["VpcId"], "cidr": vpc["CidrBlock"]} if vpc else None,
+        "subnets": {
+            key: _subnet(_first(s for s in with_tags(subnets, want.tags) if s["VpcId"] == vpc_id))
+            for key, want in spec.vpc.subnets.items()
+        },
+        "instances": {
+            key: _instance_facts(inst, volumes, addresses) if inst else None for key, inst in chosen.items()
+        },
+        "security_groups": {
+            key: _group(_first(g for g in groups if g["GroupName"] == want.name and g["VpcId"] == vpc_id))
+            for key, want in spec.security_groups.items()
+        },
+    }
+
+
+def _first(items):
+    return next(iter(items), None)
+
+
+def _instance(instances: list[dict], tags: dict[str, str]) -> dict | None:
+    """The newest live instance with these tags; a terminated one only if nothing else matches."""
+    matching = sorted(with_tags(instances, tags), key=lambda i: i["LaunchTime"], reverse=True)
+    live = [i for i in matching if i["State"]["Name"] not in GONE]
+    return _first(live or matching)
+
+
+def _subnet(subnet: dict | None) -> dict | None:
+    if subnet is None:
+        return None
+    return {"id": subnet["SubnetId"], "cidr": subnet["CidrBlock"], "availability_zone": subnet["AvailabilityZone"]}
+
+
+def _instance_facts(inst: dict, volumes: dict[str, dict], addresses: list[dict]) -> dict:
+    root_name = inst.get("RootDeviceName")
+    root_id = next(
+        (m["Ebs"]["VolumeId"] for m in inst.get("BlockDeviceMappings", []) if m["DeviceName"] == root_name), None
+    )
+    root = volumes.get(root_id)
+    address = _first(a for a in addresses if a.get("InstanceId") == inst["InstanceId"])
+    return {
+        "id": inst["InstanceId"],
+        "name": tags_of(inst).get("Name"),
+        "instance_type": inst["InstanceType"],
+        "state": inst["State"]["Name"],
+        "subnet_id": inst.get("SubnetId"),
+        "security_group_ids": sorted(g["GroupId"] for g in inst.get("SecurityGroups", [])),
+        "root_volume": {"size_gib": root["Size"], "type": root["VolumeType"]} if root else None,
+        "elastic_ip": address["PublicIp"] if address else None,
+    }
+
+
+def _group(group: dict | None) -> dict | None:
+    if group is None:
+        return None
+    return {
+        "id": group["GroupId"],
+        "name": group["GroupName"],
+        "ingress": [
+            {
+                "protocol": p["IpProtocol"],
+                "from_port": p.get("FromPort"),
+                "to_port": p.get("ToPort"),
+                "cidrs": [r["CidrIp"] for r in p.get("IpRanges", [])] + [r["CidrIpv6"] for r in p.get("Ipv6Ranges", [])],
+                "group_ids": [pair["GroupId"] for pair in p.get("UserIdGroupPairs", [])],
+            }
+            for p in group.get("IpPermissions", [])
+        ],
+    }

@@ -1,0 +1,142 @@
+"""One boto3 session for the run: credentials resolved once, read-only clients, every API call counted."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections import Counter
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from viewster_infra.aws.readonly import refuse_non_reads
+
+# botocore's own retry mode: adaptive backs off on throttling and rate-limits the client itself.
+CLIENT_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 8},
+    connect_timeout=5,
+    read_timeout=20,
+    user_agent_extra="viewster-infra-suite",
+)
+
+# Where credentials already sit in the environment (CI with OIDC, an instance or container role's variables),
+# the default chain is used rather than the guide's profile.
+CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+)
+
+SANDBOX_CREDENTIALS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
+
+
+class AwsSetupError(Exception):
+    """Credentials or endpoint unusable: one line for the person at the terminal."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to talk to: a real account through a profile or the default chain, or a sandbox endpoint."""
+
+    region: str
+    profile: str | None = None
+    endpoint_url: str | None = None
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.endpoint_url is not None
+
+    def describe(self) -> str:
+        if self.is_sandbox:
+            return f"sandbox at {self.endpoint_url}"
+        return f"profile {self.profile}" if self.profile else "default credential chain"
+
+
+def choose_target(region: str, profile_option: str | None, guide_profile: str) -> Target:
+    """--aws-profile, else AWS_PROFILE, else credentials already in the environment, else the guide's profile."""
+    if profile_option:
+        return Target(region=region, profile=profile_option)
+    if os.environ.get("AWS_PROFILE"):
+        return Target(region=region, profile=os.environ["AWS_PROFILE"])
+    if any(os.environ.get(name) for name in CREDENTIAL_VARIABLES):
+        return Target(region=region)
+    return Target(region=region, profile=guide_profile)
+
+
+class AwsReader:
+    """Read-only boto3 clients against one target, sharing one call counter."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.calls: Counter[str] = Counter()
+        self._clients: dict[str, object] = {}
+        if target.is_sandbox:
+            _require_loopback(target.endpoint_url)
+            self._session = boto3.Session(region_name=target.region, **SANDBOX_CREDENTIALS)
+            self._session.events.register("before-send", _refuse_non_loopback)
+        else:
+            try:
+                self._session = boto3.Session(region_name=target.region, profile_name=target.profile)
+            except botocore.exceptions.ProfileNotFound:
+                raise AwsSetupError(
+                    f"AWS profile {target.profile!r} is not configured on this machine "
+                    "(see `aws configure list-profiles`); pass --aws-profile or set AWS_PROFILE"
+                ) from None
+            if self._session.get_credentials() is None:
+                raise AwsSetupError(
+                    f"no AWS credentials found ({target.describe()}); pass --aws-profile, set AWS_PROFILE, "
+                    "or export credentials"
+                )
+        self._session.events.register("before-parameter-build", refuse_non_reads)
+        self._session.events.register("before-call", self._count)
+
+    def client(self, service: str):
+        if service not in self._clients:
+            self._clients[service] = self._session.client(
+                service, config=CLIENT_CONFIG, endpoint_url=self.target.endpoint_url
+            )
+        return self._clients[service]
+
+    def account_id(self) -> str:
+        """The account the credentials belong to (sts:GetCallerIdentity), or AwsSetupError."""
+        try:
+            return self.client("sts").get_caller_identity()["Account"]
+        except botocore.exceptions.ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise AwsSetupError(
+                f"AWS rejected the credentials ({self.target.describe()}): "
+                f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
+            ) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise AwsSetupError(f"cannot reach AWS ({self.target.describe()}): {exc}") from None
+
+    def _count(self, model, **_: object) -> None:
+        self.calls[f"{model.service_model.service_id.hyphenize()}:{model.name}"] += 1
+
+
+def _require_loopback(endpoint_url: str) -> None:
+    host = urlsplit(endpoint_url).hostname or ""
+    if not _is_loopback(host):
+        raise AwsSetupError(f"sandbox endpoint {endpoint_url} is not on 127.0.0.0/8; refusing to use it")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            return all(ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None))
+        except OSError:
+            return False
+
+
+def _refuse_non_loopback(request, **_: object) -> None:
+    """In sandbox mode, a request that would leave the machine is stopped before it is sent."""
+    host = urlsplit(request.url).hostname or ""
+    if not _is_loopback(host):
+        raise AwsSetupError(f"sandbox mode: refused a request to {host}, which is not on 127.0.0.0/8")

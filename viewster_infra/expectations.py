@@ -1,0 +1,73 @@
+"""Turns the spec into test parameters: one parameter per spec entry, its id built from spec keys only.
+
+A check asks for one of these fixture names (`database`, `alarm`, ...) and is run once per entry, as
+`test_rds_engine_version[staging-database]`. The value is an `Expected`: the spec key, the expected state, and a
+label that names the resource in failure messages. Ids never carry runtime values (instance ids, addresses), so
+results compare across runs and environments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, TypeVar
+
+from viewster_infra.spec.model import EnvironmentSpec
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Expected(Generic[T]):
+    key: str
+    want: T
+    label: str  # "rds viewster-staging-database": how a failure names the resource
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _named(kind: str, items: dict[str, Any], name: Callable[[str, Any], str]) -> dict[str, Expected]:
+    return {key: Expected(key, want, f"{kind} {name(key, want)}") for key, want in items.items()}
+
+
+def _by_attr(attribute: str) -> Callable[[str, Any], str]:
+    return lambda key, want: getattr(want, attribute)
+
+
+def _by_tag_name(key: str, want: Any) -> str:
+    return want.tags.get("Name", key)
+
+
+def _ingress_rules(spec: EnvironmentSpec) -> dict[str, Expected]:
+    return {
+        f"{group_key}-{rule.protocol}{rule.port}": Expected(
+            group_key, rule, f"security group {group.name} {rule.protocol}/{rule.port}"
+        )
+        for group_key, group in spec.security_groups.items()
+        for rule in group.ingress
+    }
+
+
+# fixture name -> the spec entries it runs over
+PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
+    "vpc": lambda s: {"vpc": Expected("vpc", s.vpc, f"vpc {s.vpc.tags.get('Name', 'vpc')}")},
+    "subnet": lambda s: _named("subnet", s.vpc.subnets, _by_tag_name),
+    "instance": lambda s: _named("ec2 instance", s.ec2.instances, _by_tag_name),
+    "ingress_rule": _ingress_rules,
+    "database": lambda s: _named("rds", s.rds.databases, _by_attr("identifier")),
+    "bucket": lambda s: _named("s3 bucket", s.s3.buckets, _by_attr("name")),
+    "repository": lambda s: _named("ecr repository", s.ecr.repositories, _by_attr("name")),
+    "dashboard": lambda s: _named("cloudwatch dashboard", s.cloudwatch.dashboards, _by_attr("name")),
+    "alarm": lambda s: _named("cloudwatch alarm", s.cloudwatch.alarms, _by_attr("name")),
+    "topic": lambda s: _named("sns topic", s.sns.topics, _by_attr("name")),
+    "function": lambda s: _named("lambda function", s.lambda_.functions, _by_attr("name")),
+    "record": lambda s: _named("route53 record", s.route53.records, lambda k, w: f"{w.type} {w.name}"),
+    "parameter": lambda s: _named("ssm parameter", s.ssm.parameters, _by_attr("name")),
+}
+
+
+def parametrize(metafunc, env: str, spec: EnvironmentSpec) -> None:
+    for fixture, entries_of in PARAMETERS.items():
+        if fixture in metafunc.fixturenames:
+            entries = entries_of(spec)
+            metafunc.parametrize(fixture, list(entries.values()), ids=[f"{env}-{key}" for key in entries])

@@ -1,0 +1,50 @@
+"""How a check says what drifted: one line naming the resource, the property, what was expected and found.
+
+Checks call these instead of a bare `assert`, so every failure reads the same in the terminal, the HTML report and
+the JUnit XML, whoever wrote the check.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+
+def show(value: Any) -> str:
+    """A value as a person reads it: 70.0 is 70, a set is sorted, a string is quoted."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(show(v) for v in value)) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    return repr(value)
+
+
+def drift(resource: str, message: str) -> None:
+    """Fail the current check with one line and no traceback: the line is the finding."""
+    pytest.fail(f"{resource}: {message}", pytrace=False)
+
+
+def expect(resource: str, prop: str, expected: Any, found: Any) -> None:
+    """Pass when found equals expected in meaning (70 == 70.0, sets unordered); else one line of drift."""
+    if found != expected:
+        drift(resource, f"{prop} expected {show(expected)}, found {show(found)}")
+
+
+def expect_includes(resource: str, prop: str, expected_member: Any, found: Any) -> None:
+    """Pass when expected_member is among the found values; else one line of drift."""
+    if expected_member not in found:
+        drift(resource, f"{prop} expected to include {show(expected_member)}, found {show(found)}")
+
+
+def require(resource: str, found: T | None, how_it_was_looked_for: str) -> T:
+    """The resource's facts, or a clear "not found" saying how it was looked for."""
+    if found is None:
+        drift(resource, f"not found ({how_it_was_looked_for})")
+    return found

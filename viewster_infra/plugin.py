@@ -1,0 +1,165 @@
+"""The pytest plugin: options, the run's context, parameters from the spec, facts for checks, report metadata."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from viewster_infra import expectations, reporting
+from viewster_infra.context import RunContext, RunInputs, RunSetupError, start_run
+from viewster_infra.findings import drift
+from viewster_infra.sandbox import lifecycle
+
+CONTEXT = pytest.StashKey[RunContext]()
+REPORTS = pytest.StashKey[tuple[Path, Path]]()
+CHECKS_DIR = "tests_infra"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("viewster", "Viewster infrastructure checks")
+    group.addoption("--env", help="environment to check, one of the specs/<env>.yaml files (required for tests_infra)")
+    group.addoption("--aws-profile", help="AWS profile (default: AWS_PROFILE; else credentials in the environment; else the spec's profile)")
+    group.addoption("--aws-region", help="AWS region (default: the spec's aws.region)")
+    group.addoption("--sandbox", action="store_true", help="check the local sandbox instead of AWS (started for the run if not running)")
+    group.addoption("--spec-dir", type=Path, help="directory of the spec files (default: <rootdir>/specs)")
+    group.addoption("--sandbox-dir", type=Path, help="sandbox state directory (default: <rootdir>/.sandbox)")
+    group.addoption("--reports-dir", type=Path, help="where each run's HTML and JUnit XML reports go (default: <rootdir>/reports)")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-html and junitxml read the report paths
+def pytest_configure(config: pytest.Config) -> None:
+    worker_inputs = getattr(config, "workerinput", {}).get("viewster")
+    if worker_inputs is not None:
+        config.stash[CONTEXT] = RunContext.rebuild(RunInputs(**worker_inputs))
+        return
+    if hasattr(config, "workerinput") or not _runs_checks(config):
+        return
+    root = config.rootpath
+    try:
+        context = start_run(
+            env=config.getoption("env"),
+            spec_dir=config.getoption("spec_dir") or root / "specs",
+            profile_option=config.getoption("aws_profile"),
+            region_option=config.getoption("aws_region"),
+            sandbox=config.getoption("sandbox"),
+            sandbox_dir=config.getoption("sandbox_dir") or root / ".sandbox",
+        )
+    except RunSetupError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[CONTEXT] = context
+
+    html, xml = reporting.new_report_paths(config.getoption("reports_dir") or root / "reports", context.env)
+    if not getattr(config.option, "htmlpath", None):
+        config.option.htmlpath = str(html)
+        config.option.self_contained_html = True
+    if not config.option.xmlpath:
+        config.option.xmlpath = str(xml)
+    config.stash[REPORTS] = (Path(config.option.htmlpath), Path(config.option.xmlpath))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_metadata(metadata: dict, config: pytest.Config) -> None:
+    """pytest-metadata: the run's facts head the HTML report's environment table."""
+    context = config.stash.get(CONTEXT, None)
+    if context is not None:
+        metadata.update(reporting.run_facts(context, config.rootpath))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist: hand each worker the run's context as data, so it repeats no setup and no API call."""
+    context = node.config.stash.get(CONTEXT, None)
+    if context is not None:
+        node.workerinput["viewster"] = context.as_worker_input()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    context = config.stash.get(CONTEXT, None)
+    if context is None:
+        return []
+    return [f"{key}: {value}" for key, value in reporting.run_facts(context, config.rootpath).items()]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    context = metafunc.config.stash.get(CONTEXT, None)
+    if context is not None:
+        expectations.parametrize(metafunc, context.env, context.spec)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-html writes the environment table
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    context = session.config.stash.get(CONTEXT, None)
+    if context is not None and not hasattr(session.config, "workerinput"):
+        _metadata(session.config).update(reporting.closing_facts(context))
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    context = config.stash.get(CONTEXT, None)
+    if context is None:
+        return
+    for key, value in reporting.closing_facts(context).items():
+        terminalreporter.write_line(f"{key}: {value}")
+    html, xml = config.stash[REPORTS]
+    terminalreporter.write_line(f"Report: {html}")
+    terminalreporter.write_line(f"JUnit XML: {xml}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    context = config.stash.get(CONTEXT, None)
+    if context is None or hasattr(config, "workerinput"):
+        return
+    if context.inputs.sandbox_started_by_run:
+        lifecycle.down(context.env, config.getoption("sandbox_dir") or config.rootpath / ".sandbox")
+    shutil.rmtree(context.run_dir, ignore_errors=True)
+
+
+class AwsFacts:
+    """What checks read AWS through: `aws.facts("rds")` is the rds collector's data, read once per run."""
+
+    def __init__(self, context: RunContext) -> None:
+        self._snapshot = context.snapshot
+
+    def facts(self, service: str) -> dict:
+        found = self._snapshot.facts(service)
+        if found.error is not None:
+            drift(service, found.error)
+        return found.data
+
+
+@pytest.fixture(scope="session")
+def run(request: pytest.FixtureRequest) -> RunContext:
+    """The run's context: environment, spec, account."""
+    context = request.config.stash.get(CONTEXT, None)
+    if context is None:
+        raise pytest.UsageError(f"the checks in {CHECKS_DIR}/ need --env")
+    return context
+
+
+@pytest.fixture(scope="session")
+def spec(run: RunContext):
+    """The environment's validated spec (specs/common.yaml merged with specs/<env>.yaml)."""
+    return run.spec
+
+
+@pytest.fixture(scope="session")
+def aws(run: RunContext) -> AwsFacts:
+    """AWS facts, gathered once per service per run and shared across xdist workers."""
+    return AwsFacts(run)
+
+
+def _runs_checks(config: pytest.Config) -> bool:
+    """True when the run collects anything under tests_infra/ (then --env is required)."""
+    checks = (config.rootpath / CHECKS_DIR).resolve()
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        if path == checks or checks in path.parents or path in checks.parents:
+            return True
+    return False
+
+
+def _metadata(config: pytest.Config) -> dict:
+    from pytest_metadata.plugin import metadata_key
+
+    return config.stash[metadata_key]

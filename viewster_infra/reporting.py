@@ -1,0 +1,68 @@
+"""What a report says about its run: file names, the header, the HTML environment table."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from viewster_infra.aws.snapshot import calls_recorded
+from viewster_infra.context import RunContext
+
+
+def new_report_paths(reports_dir: Path, env: str) -> tuple[Path, Path]:
+    """reports/<env>-<UTC time>.html and .xml; never an existing file (a counter is added if needed)."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    for attempt in range(1, 1000):
+        stem = f"{env}-{stamp}" + (f"-{attempt}" if attempt > 1 else "")
+        html, xml = reports_dir / f"{stem}.html", reports_dir / f"{stem}.xml"
+        if not html.exists() and not xml.exists():
+            return html, xml
+    raise RuntimeError(f"{reports_dir}: no free report name for {env}-{stamp}")
+
+
+def suite_commit(root: Path) -> str:
+    """The suite's own git commit, "+changes" when the work tree differs from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return commit + (" +changes" if dirty else "")
+
+
+def run_facts(context: RunContext, root: Path) -> dict[str, str]:
+    """The rows of the report header and the HTML environment table, known when the run starts."""
+    inputs = context.inputs
+    return {
+        "Environment": inputs.env,
+        "Region": inputs.region,
+        "AWS account": inputs.account_id,
+        "AWS target": context.target.describe(),
+        "Spec files": ", ".join(_relative(p, root) for p in context.loaded.files),
+        "Spec sha256": context.loaded.sha256[:16],
+        "Suite commit": suite_commit(root),
+        "Started": datetime.fromtimestamp(inputs.started_at, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+    }
+
+
+def closing_facts(context: RunContext) -> dict[str, str]:
+    """The rows known only at the end: API calls (all processes together) and duration."""
+    calls = calls_recorded(context.run_dir)
+    return {
+        "AWS API calls": f"{sum(calls.values())} ({len(calls)} operations)",
+        "Duration": f"{time.time() - context.inputs.started_at:.1f} s",
+    }
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,81 @@
+"""Starts and stops moto's server as a detached process on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+READY_TIMEOUT_SECONDS = 20
+
+
+class SandboxError(Exception):
+    """The sandbox could not be brought up or down: one line for the person at the terminal."""
+
+
+def start(log_path: Path, account_id: str) -> tuple[int, str]:
+    """Start moto; return its pid and endpoint once it answers."""
+    port = _free_port()
+    env = dict(os.environ, MOTO_ACCOUNT_ID=account_id)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,  # outlives `up`, and a Ctrl-C in the caller's terminal does not reach it
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SandboxError(f"moto server exited at start (code {process.returncode}); see {log_path}")
+        try:
+            requests.get(f"{endpoint}/moto-api/data.json", timeout=1)
+            return process.pid, endpoint
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    stop(process.pid)
+    raise SandboxError(f"moto server did not answer on {endpoint} within {READY_TIMEOUT_SECONDS}s; see {log_path}")
+
+
+def stop(pid: int) -> None:
+    """Stop the server and wait for it to go (SIGKILL after 5 s)."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _running(pid):
+                return
+            time.sleep(0.05)
+
+
+def _running(pid: int) -> bool:
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
+        if finished:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

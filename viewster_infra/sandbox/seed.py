@@ -1,0 +1,262 @@
+"""Seeds a moto server with a replica of one environment that complies with its spec.
+
+Everything is built from the spec, so a spec change and the sandbox never disagree. These clients write, and
+so they are plain boto3 clients, never the suite's read-only ones; they only ever talk to the sandbox endpoint.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import boto3
+
+from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
+from viewster_infra.spec.model import EnvironmentSpec
+
+ROOT_DEVICE = "/dev/xvda"
+# Obviously fake values: the suite must never print these, and unit tests look for them in every report.
+FAKE_SECRET_VALUE = "sandbox-secret-value-never-printed"
+RECOVER_ACTION = "arn:aws:automate:{region}:ec2:recover"
+
+
+def seed(endpoint_url: str, spec: EnvironmentSpec, env: str) -> None:
+    session = boto3.Session(region_name=spec.aws.region, **SANDBOX_CREDENTIALS)
+
+    def client(name: str):
+        return session.client(name, endpoint_url=endpoint_url)
+
+    ec2 = client("ec2")
+    subnet_ids, group_ids = _network(ec2, spec)
+    instance_ids, public_ips = _instances(ec2, spec, subnet_ids, group_ids)
+    _database(client("rds"), spec, group_ids)
+    _buckets(client("s3"), spec)
+    _repositories(client("ecr"), spec)
+    function_arns = _functions(client("lambda"), client("iam"), spec, env)
+    topic_arns = _topics(client("sns"), spec, function_arns)
+    _monitoring(client("cloudwatch"), spec, instance_ids, topic_arns)
+    _dns(client("route53"), spec, public_ips)
+    _parameters(client("ssm"), spec)
+
+
+def _tag_spec(kind: str, tags: dict[str, str]) -> list[dict]:
+    return [{"ResourceType": kind, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
+
+
+def _network(ec2, spec: EnvironmentSpec) -> tuple[dict[str, str], dict[str, str]]:
+    vpc_id = ec2.create_vpc(CidrBlock=spec.vpc.cidr, TagSpecifications=_tag_spec("vpc", spec.vpc.tags))["Vpc"]["VpcId"]
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc_id)
+    subnet_ids = {
+        key: ec2.create_subnet(
+            VpcId=vpc_id,
+            CidrBlock=subnet.cidr,
+            AvailabilityZone=subnet.availability_zone,
+            TagSpecifications=_tag_spec("subnet", subnet.tags),
+        )["Subnet"]["SubnetId"]
+        for key, subnet in spec.vpc.subnets.items()
+    }
+    group_ids = {
+        key: ec2.create_security_group(GroupName=group.name, Description=f"viewster {key}", VpcId=vpc_id)["GroupId"]
+        for key, group in spec.security_groups.items()
+    }
+    for key, group in spec.security_groups.items():
+        permissions = [
+            {
+                "IpProtocol": rule.protocol,
+                "FromPort": rule.port,
+                "ToPort": rule.port,
+                "IpRanges": [{"CidrIp": cidr} for cidr in rule.from_cidrs],
+                "UserIdGroupPairs": [{"GroupId": group_ids[source]} for source in rule.from_groups],
+            }
+            for rule in group.ingress
+        ]
+        ec2.authorize_security_group_ingress(GroupId=group_ids[key], IpPermissions=permissions)
+    return subnet_ids, group_ids
+
+
+def _instances(ec2, spec, subnet_ids, group_ids) -> tuple[dict[str, str], dict[str, str]]:
+    image_id = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "root-device-name", "Values": [ROOT_DEVICE]}])[
+        "Images"
+    ][0]["ImageId"]
+    instance_ids, public_ips = {}, {}
+    for key, inst in spec.ec2.instances.items():
+        volume = {"VolumeSize": inst.root_volume.size_gib, "VolumeType": inst.root_volume.type}
+        instance_id = ec2.run_instances(
+            ImageId=image_id,
+            InstanceType=inst.instance_type,
+            MinCount=1,
+            MaxCount=1,
+            SubnetId=subnet_ids[inst.subnet],
+            SecurityGroupIds=[group_ids[inst.security_group]],
+            BlockDeviceMappings=[{"DeviceName": ROOT_DEVICE, "Ebs": volume}],
+            TagSpecifications=_tag_spec("instance", inst.tags),
+        )["Instances"][0]["InstanceId"]
+        instance_ids[key] = instance_id
+        if inst.elastic_ip:
+            address = ec2.allocate_address(Domain="vpc")
+            ec2.associate_address(InstanceId=instance_id, AllocationId=address["AllocationId"])
+            public_ips[key] = address["PublicIp"]
+    return instance_ids, public_ips
+
+
+def _database(rds, spec, group_ids) -> None:
+    for db in spec.rds.databases.values():
+        rds.create_db_instance(
+            DBInstanceIdentifier=db.identifier,
+            Engine=db.engine,
+            EngineVersion=db.engine_version,
+            DBInstanceClass=db.instance_class,
+            StorageType=db.storage_type,
+            AllocatedStorage=db.allocated_storage_gib,
+            MaxAllocatedStorage=db.max_allocated_storage_gib,
+            PubliclyAccessible=db.publicly_accessible,
+            BackupRetentionPeriod=db.backup_retention_days
+            if db.backup_retention_days is not None
+            else max(db.min_backup_retention_days, 7),
+            VpcSecurityGroupIds=[group_ids[db.security_group]],
+            MasterUsername="viewster",
+            MasterUserPassword=FAKE_SECRET_VALUE,
+        )
+
+
+def _buckets(s3, spec) -> None:
+    for bucket in spec.s3.buckets.values():
+        s3.create_bucket(Bucket=bucket.name, CreateBucketConfiguration={"LocationConstraint": spec.aws.region})
+        s3.put_bucket_versioning(Bucket=bucket.name, VersioningConfiguration={"Status": bucket.versioning})
+        s3.put_bucket_encryption(
+            Bucket=bucket.name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": bucket.encryption}}]
+            },
+        )
+        lifecycle = bucket.lifecycle
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket.name,
+            LifecycleConfiguration={
+                "Rules": [
+                    {
+                        "ID": "assets-tiering",
+                        "Status": "Enabled",
+                        "Filter": {"Prefix": ""},
+                        "Transitions": [{"Days": t.days, "StorageClass": t.storage_class} for t in lifecycle.transitions],
+                        "NoncurrentVersionExpiration": {"NoncurrentDays": lifecycle.noncurrent_version_expiration_days},
+                    }
+                ]
+            },
+        )
+        flag = bucket.block_public_access
+        s3.put_public_access_block(
+            Bucket=bucket.name,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": flag,
+                "IgnorePublicAcls": flag,
+                "BlockPublicPolicy": flag,
+                "RestrictPublicBuckets": flag,
+            },
+        )
+
+
+def _repositories(ecr, spec) -> None:
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:" + "0" * 64},
+            "layers": [],
+        }
+    )
+    for repo in spec.ecr.repositories.values():
+        ecr.create_repository(
+            repositoryName=repo.name, imageScanningConfiguration={"scanOnPush": repo.scan_on_push}
+        )
+        for tag in repo.required_tags + ["3f2c1e0"]:  # the guide tags each image with latest and its commit SHA
+            ecr.put_image(repositoryName=repo.name, imageManifest=manifest, imageTag=tag)
+
+
+def _functions(lambda_client, iam, spec, env: str) -> dict[str, str]:
+    role_arn = iam.create_role(
+        RoleName=f"viewster-{env}-lambda",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            }
+        ),
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return None\n")
+    return {
+        key: lambda_client.create_function(
+            FunctionName=fn.name,
+            Runtime="python3.11",
+            Role=role_arn,
+            Handler="handler.handler",
+            Code={"ZipFile": code.getvalue()},
+            Environment={"Variables": {"TELEGRAM_BOT_TOKEN": FAKE_SECRET_VALUE}},
+        )["FunctionArn"]
+        for key, fn in spec.lambda_.functions.items()
+    }
+
+
+def _topics(sns, spec, function_arns) -> dict[str, str]:
+    topic_arns = {}
+    for key, topic in spec.sns.topics.items():
+        topic_arns[key] = sns.create_topic(Name=topic.name)["TopicArn"]
+        for fn in topic.lambda_subscribers:
+            sns.subscribe(TopicArn=topic_arns[key], Protocol="lambda", Endpoint=function_arns[fn])
+    return topic_arns
+
+
+def _monitoring(cloudwatch, spec, instance_ids, topic_arns) -> None:
+    for dashboard in spec.cloudwatch.dashboards.values():
+        widgets = [
+            {"type": "metric", "properties": {"metrics": [[namespace, "placeholder"]], "region": spec.aws.region}}
+            for namespace in dashboard.namespaces
+        ]
+        cloudwatch.put_dashboard(DashboardName=dashboard.name, DashboardBody=json.dumps({"widgets": widgets}))
+    databases = spec.rds.databases
+    for alarm in spec.cloudwatch.alarms.values():
+        if alarm.instance is not None:
+            dimension = {"Name": "InstanceId", "Value": instance_ids[alarm.instance]}
+        else:
+            dimension = {"Name": "DBInstanceIdentifier", "Value": databases[alarm.database].identifier}
+        actions = [topic_arns[alarm.notifies]]
+        if alarm.recovers_instance:
+            actions.append(RECOVER_ACTION.format(region=spec.aws.region))
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm.name,
+            Namespace=alarm.namespace,
+            MetricName=alarm.metric,
+            Dimensions=[dimension],
+            Statistic=alarm.statistic,
+            ComparisonOperator=alarm.comparison,
+            Threshold=alarm.threshold,
+            Period=alarm.period_seconds,
+            EvaluationPeriods=alarm.evaluation_periods,
+            AlarmActions=actions,
+        )
+
+
+def _dns(route53, spec, public_ips) -> None:
+    zone_id = route53.create_hosted_zone(Name=spec.route53.zone, CallerReference="viewster-sandbox")["HostedZone"]["Id"]
+    changes = [
+        {
+            "Action": "UPSERT",
+            "ResourceRecordSet": {
+                "Name": record.name,
+                "Type": record.type,
+                "TTL": 300,
+                "ResourceRecords": [{"Value": public_ips[record.points_to]}],
+            },
+        }
+        for record in spec.route53.records.values()
+    ]
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+
+
+def _parameters(ssm, spec) -> None:
+    for parameter in spec.ssm.parameters.values():
+        ssm.put_parameter(Name=parameter.name, Type=parameter.type, Value=FAKE_SECRET_VALUE)

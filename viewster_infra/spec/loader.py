@@ -1,0 +1,103 @@
+"""Reads specs/common.yaml and specs/<env>.yaml into one validated EnvironmentSpec."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from viewster_infra.spec.model import EnvironmentSpec
+
+COMMON_FILE = "common.yaml"
+
+
+class SpecError(Exception):
+    """A spec that cannot be used: the message is one line, `file: path.to.field: what is wrong`."""
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    env: str
+    spec: EnvironmentSpec
+    files: tuple[Path, ...]
+    sha256: str
+
+
+def environments(spec_dir: Path) -> list[str]:
+    """The environments the spec directory defines: one <env>.yaml each beside common.yaml."""
+    return sorted(p.stem for p in spec_dir.glob("*.yaml") if p.name != COMMON_FILE)
+
+
+def load(spec_dir: Path, env: str) -> LoadedSpec:
+    common_path, env_path = spec_dir / COMMON_FILE, spec_dir / f"{env}.yaml"
+    common, own = _read(common_path), _read(env_path)
+    merged = _substitute(_merge(common, own), env)
+    try:
+        spec = EnvironmentSpec.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = tuple(str(p) for p in first["loc"])
+        origin = env_path if _defines(own, path) or not _defines(common, path) else common_path
+        where = ".".join(path) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise SpecError(f"{origin}: {where}: {_reason(first)}{more}") from None
+    digest = hashlib.sha256(common_path.read_bytes() + b"\0" + env_path.read_bytes()).hexdigest()
+    return LoadedSpec(env=env, spec=spec, files=(common_path, env_path), sha256=digest)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark else ""
+        raise SpecError(f"{path}: {line}not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: (top level): expected a mapping, found {type(data).__name__}")
+    return data
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _substitute(node: Any, env: str) -> Any:
+    if isinstance(node, str):
+        return node.replace("{env}", env)
+    if isinstance(node, dict):
+        return {key: _substitute(value, env) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_substitute(value, env) for value in node]
+    return node
+
+
+def _defines(tree: Any, path: tuple[str, ...]) -> bool:
+    for part in path:
+        if isinstance(tree, dict) and part in tree:
+            tree = tree[part]
+        elif isinstance(tree, list) and part.isdigit() and int(part) < len(tree):
+            tree = tree[int(part)]
+        else:
+            return False
+    return True
+
+
+def _reason(error: dict[str, Any]) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] in ("missing", "extra_forbidden"):
+        return message.lower()
+    return f"{message} (found {error['input']!r})"

@@ -1,0 +1,297 @@
+"""The expected state of one environment, as a validated tree.
+
+Every model forbids unknown keys, so a typo in a spec file is an error when pytest starts, not a check that
+silently tests nothing. Cross-references (an instance's security group, an alarm's instance) are checked too.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+from pydantic import BaseModel, ByteSize, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+
+_BYTE_SIZE = TypeAdapter(ByteSize)
+
+Key = str  # a spec key, e.g. "backend"; test ids are built from these, never from runtime values
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _cidr(value: str) -> str:
+    return str(ipaddress.ip_network(value, strict=True))
+
+
+class Aws(Strict):
+    region: str
+    profile: str
+    account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
+
+
+class Subnet(Strict):
+    tags: dict[str, str]
+    cidr: str
+    availability_zone: str
+
+    _check_cidr = field_validator("cidr")(_cidr)
+
+
+class Vpc(Strict):
+    tags: dict[str, str]
+    cidr: str
+    subnets: dict[Key, Subnet]
+
+    _check_cidr = field_validator("cidr")(_cidr)
+
+
+class RootVolume(Strict):
+    size_gib: int = Field(gt=0)
+    type: str
+
+
+class Instance(Strict):
+    tags: dict[str, str] = Field(min_length=1)
+    instance_type: str
+    state: Literal["pending", "running", "stopping", "stopped"]
+    root_volume: RootVolume
+    elastic_ip: bool
+    subnet: Key
+    security_group: Key
+
+
+class Ec2(Strict):
+    instances: dict[Key, Instance] = Field(min_length=1)
+
+
+class IngressRule(Strict):
+    port: int = Field(ge=0, le=65535)
+    protocol: Literal["tcp", "udp"] = "tcp"
+    from_cidrs: list[str] = []
+    from_groups: list[Key] = []
+
+    _check_cidrs = field_validator("from_cidrs")(lambda values: [_cidr(v) for v in values])
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> IngressRule:
+        if not self.from_cidrs and not self.from_groups:
+            raise ValueError("an ingress rule needs from_cidrs or from_groups")
+        return self
+
+
+class SecurityGroup(Strict):
+    name: str
+    ingress: list[IngressRule]
+
+    @field_validator("ingress")
+    @classmethod
+    def _one_rule_per_port(cls, rules: list[IngressRule]) -> list[IngressRule]:
+        seen = [(r.protocol, r.port) for r in rules]
+        if len(seen) != len(set(seen)):
+            raise ValueError("a port appears twice; list all its sources in one rule")
+        return rules
+
+
+class Database(Strict):
+    identifier: str
+    engine: str
+    engine_version: str
+    instance_class: str
+    status: str
+    storage_type: str
+    allocated_storage_gib: int = Field(gt=0)
+    max_allocated_storage_gib: int = Field(gt=0)
+    publicly_accessible: bool
+    security_group: Key
+    backup_retention_days: int | None = Field(default=None, ge=0)
+    min_backup_retention_days: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_backup_rule(self) -> Database:
+        if (self.backup_retention_days is None) == (self.min_backup_retention_days is None):
+            raise ValueError("give exactly one of backup_retention_days and min_backup_retention_days")
+        return self
+
+
+class Rds(Strict):
+    databases: dict[Key, Database] = Field(min_length=1)
+
+
+class Transition(Strict):
+    days: int = Field(gt=0)
+    storage_class: str
+
+
+class Lifecycle(Strict):
+    transitions: list[Transition]
+    noncurrent_version_expiration_days: int = Field(gt=0)
+
+
+class Bucket(Strict):
+    name: str
+    versioning: Literal["Enabled", "Suspended"]
+    encryption: Literal["AES256", "aws:kms", "aws:kms:dsse"]
+    block_public_access: bool
+    lifecycle: Lifecycle
+
+
+class S3(Strict):
+    buckets: dict[Key, Bucket] = Field(min_length=1)
+
+
+class Repository(Strict):
+    name: str
+    scan_on_push: bool
+    required_tags: list[str] = []
+
+
+class Ecr(Strict):
+    repositories: dict[Key, Repository] = Field(min_length=1)
+
+
+class Dashboard(Strict):
+    name: str
+    namespaces: list[str]
+
+
+Comparison = Literal[
+    "GreaterThanThreshold",
+    "GreaterThanOrEqualToThreshold",
+    "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+]
+
+
+class Alarm(Strict):
+    name: str
+    namespace: str
+    metric: str
+    instance: Key | None = None
+    database: Key | None = None
+    statistic: Literal["Average", "Minimum", "Maximum", "Sum", "SampleCount"]
+    comparison: Comparison
+    threshold: float
+    period_seconds: int = Field(gt=0)
+    evaluation_periods: int = Field(gt=0)
+    notifies: Key
+    recovers_instance: bool = False
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _byte_sizes_as_bytes(cls, value: object) -> object:
+        # "5 GiB" is a byte count (FreeStorageSpace); a bare number is taken as it is.
+        if isinstance(value, str):
+            return float(_BYTE_SIZE.validate_python(value))
+        return value
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Alarm:
+        if (self.instance is None) == (self.database is None):
+            raise ValueError("an alarm watches exactly one of instance or database")
+        if self.recovers_instance and self.instance is None:
+            raise ValueError("recovers_instance needs an instance")
+        return self
+
+
+class CloudWatch(Strict):
+    dashboards: dict[Key, Dashboard]
+    alarms: dict[Key, Alarm]
+
+
+class Topic(Strict):
+    name: str
+    lambda_subscribers: list[Key] = []
+
+
+class Sns(Strict):
+    topics: dict[Key, Topic]
+
+
+class Function(Strict):
+    name: str
+
+
+class Lambda(Strict):
+    functions: dict[Key, Function]
+
+
+class Record(Strict):
+    name: str
+    type: Literal["A"]
+    points_to: Key
+
+    @field_validator("name")
+    @classmethod
+    def _no_trailing_dot(cls, name: str) -> str:
+        return name.rstrip(".").lower()
+
+
+class Route53(Strict):
+    zone: str
+    records: dict[Key, Record]
+
+    @field_validator("zone")
+    @classmethod
+    def _no_trailing_dot(cls, zone: str) -> str:
+        return zone.rstrip(".").lower()
+
+
+class Parameter(Strict):
+    name: str
+    type: Literal["String", "StringList", "SecureString"]
+
+
+class Ssm(Strict):
+    parameters: dict[Key, Parameter]
+
+
+class Recommendation(Strict):
+    service: str
+    text: str
+
+
+class EnvironmentSpec(Strict):
+    """One environment's whole expected state (common.yaml merged with <env>.yaml)."""
+
+    aws: Aws
+    vpc: Vpc
+    ec2: Ec2
+    security_groups: dict[Key, SecurityGroup]
+    rds: Rds
+    s3: S3
+    ecr: Ecr
+    cloudwatch: CloudWatch
+    sns: Sns
+    lambda_: Lambda = Field(alias="lambda")
+    route53: Route53
+    ssm: Ssm
+    recommendations: dict[Key, Recommendation] = {}
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> EnvironmentSpec:
+        def need(where: str, key: str, known: dict) -> None:
+            if key not in known:
+                raise ValueError(f"{where} names {key!r}, which is not one of {sorted(known)}")
+
+        for name, inst in self.ec2.instances.items():
+            need(f"ec2.instances.{name}.subnet", inst.subnet, self.vpc.subnets)
+            need(f"ec2.instances.{name}.security_group", inst.security_group, self.security_groups)
+        for name, group in self.security_groups.items():
+            for rule in group.ingress:
+                for source in rule.from_groups:
+                    need(f"security_groups.{name}.ingress[{rule.port}]", source, self.security_groups)
+        for name, db in self.rds.databases.items():
+            need(f"rds.databases.{name}.security_group", db.security_group, self.security_groups)
+        for name, alarm in self.cloudwatch.alarms.items():
+            need(f"cloudwatch.alarms.{name}.notifies", alarm.notifies, self.sns.topics)
+            if alarm.instance is not None:
+                need(f"cloudwatch.alarms.{name}.instance", alarm.instance, self.ec2.instances)
+            if alarm.database is not None:
+                need(f"cloudwatch.alarms.{name}.database", alarm.database, self.rds.databases)
+        for name, topic in self.sns.topics.items():
+            for fn in topic.lambda_subscribers:
+                need(f"sns.topics.{name}.lambda_subscribers", fn, self.lambda_.functions)
+        for name, record in self.route53.records.items():
+            need(f"route53.records.{name}.points_to", record.points_to, self.ec2.instances)
+        return self

@@ -21,7 +21,9 @@ def show(value: Any) -> str:
         return str(int(value))
     if isinstance(value, (set, frozenset)):
         return "{" + ", ".join(sorted(show(v) for v in value)) + "}"
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, tuple):
+        return "(" + ", ".join(show(v) for v in value) + ")"
+    if isinstance(value, list):
         return "[" + ", ".join(show(v) for v in value) + "]"
     return repr(value)
 

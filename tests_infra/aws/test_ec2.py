@@ -32,7 +32,7 @@ def test_ec2_elastic_ip_attached(instance, aws):
 
 def test_ec2_instance_subnet(instance, aws):
     ec2 = aws.facts("ec2")
-    subnet = require(f"subnet {instance.want.subnet}", ec2["subnets"][instance.want.subnet], "not found in the VPC")
+    subnet = require(f"subnet {instance.want.subnet}", ec2["subnets"][instance.want.subnet], "the instance's expected subnet")
     found = _instance(instance, aws)["subnet_id"]
     if found != subnet["id"]:
         drift(instance.label, f"subnet expected {instance.want.subnet} ({subnet['id']}), found {found}")
@@ -42,6 +42,6 @@ def test_ec2_instance_security_group(instance, aws):
     groups = aws.facts("ec2")["security_groups"]
     key = instance.want.security_group
     names = {g["id"]: g["name"] for g in groups.values() if g}
-    group = require(f"security group {key}", groups[key], "not found in the VPC")
+    group = require(f"security group {key}", groups[key], "no group of that name in the VPC")
     found = {names.get(gid, gid) for gid in _instance(instance, aws)["security_group_ids"]}
     expect_includes(instance.label, "security groups", group["name"], found)

@@ -57,6 +57,6 @@ def test_rds_security_group(database, aws):
     groups = aws.facts("ec2")["security_groups"]
     key = database.want.security_group
     names = {g["id"]: g["name"] for g in groups.values() if g}
-    group = require(f"security group {key}", groups[key], "not found in the VPC")
+    group = require(f"security group {key}", groups[key], "no group of that name in the VPC")
     found = {names.get(gid, gid) for gid in _database(database, aws)["security_group_ids"]}
     expect_includes(database.label, "security groups", group["name"], found)

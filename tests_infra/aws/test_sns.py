@@ -8,5 +8,5 @@ def test_sns_topic_lambda_subscribers(topic, aws):
     functions = aws.facts("lambda")["functions"]
     subscriptions = [tuple(s) for s in found["subscriptions"]]
     for key in topic.want.lambda_subscribers:
-        function = require(f"lambda function {key}", functions[key], "not found")
+        function = require(f"lambda function {key}", functions[key], "the topic's expected subscriber")
         expect_includes(topic.label, "subscriptions", ("lambda", function["arn"]), subscriptions)

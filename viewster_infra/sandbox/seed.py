@@ -15,7 +15,9 @@ import boto3
 from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
 from viewster_infra.spec.model import EnvironmentSpec
 
-ROOT_DEVICE = "/dev/xvda"
+# moto accepts any AMI id and gives the instance this root device name, as an Ubuntu AMI would.
+SANDBOX_IMAGE_ID = "ami-0f0e0d0c0b0a09080"
+ROOT_DEVICE = "/dev/sda1"
 # Obviously fake values: the suite must never print these, and unit tests look for them in every report.
 FAKE_SECRET_VALUE = "sandbox-secret-value-never-printed"
 RECOVER_ACTION = "arn:aws:automate:{region}:ec2:recover"
@@ -77,14 +79,11 @@ def _network(ec2, spec: EnvironmentSpec) -> tuple[dict[str, str], dict[str, str]
 
 
 def _instances(ec2, spec, subnet_ids, group_ids) -> tuple[dict[str, str], dict[str, str]]:
-    image_id = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "root-device-name", "Values": [ROOT_DEVICE]}])[
-        "Images"
-    ][0]["ImageId"]
     instance_ids, public_ips = {}, {}
     for key, inst in spec.ec2.instances.items():
         volume = {"VolumeSize": inst.root_volume.size_gib, "VolumeType": inst.root_volume.type}
         instance_id = ec2.run_instances(
-            ImageId=image_id,
+            ImageId=SANDBOX_IMAGE_ID,
             InstanceType=inst.instance_type,
             MinCount=1,
             MaxCount=1,

@@ -32,6 +32,11 @@ def environments(spec_dir: Path) -> list[str]:
     return sorted(p.stem for p in spec_dir.glob("*.yaml") if p.name != COMMON_FILE)
 
 
+def merged_document(spec_dir: Path, env: str) -> dict[str, Any]:
+    """common.yaml merged with <env>.yaml, "{env}" substituted, not yet validated."""
+    return _substitute(_merge(_read(spec_dir / COMMON_FILE), _read(spec_dir / f"{env}.yaml")), env)
+
+
 def load(spec_dir: Path, env: str) -> LoadedSpec:
     common_path, env_path = spec_dir / COMMON_FILE, spec_dir / f"{env}.yaml"
     common, own = _read(common_path), _read(env_path)

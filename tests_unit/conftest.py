@@ -1,0 +1,31 @@
+"""Fixtures for the suite's own tests: real sandboxes, one per environment and per xdist worker."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests_unit.harness import Sandbox
+
+
+@pytest.fixture(scope="session")
+def sandboxes(tmp_path_factory):
+    """env -> a running sandbox of that environment, started on first use and stopped at the end."""
+    started: dict[str, Sandbox] = {}
+
+    def get(env: str) -> Sandbox:
+        if env not in started:
+            base = tmp_path_factory.mktemp(f"sandbox-{env}")
+            started[env] = Sandbox(env, state_dir=base / "state", reports_dir=base / "reports")
+        return started[env]
+
+    yield get
+    for sandbox in started.values():
+        sandbox.down()
+
+
+@pytest.fixture
+def staging(sandboxes) -> Sandbox:
+    """A compliant staging sandbox, fresh for this test: make one drift, run the suite, read the outcome."""
+    sandbox = sandboxes("staging")
+    sandbox.reset()
+    return sandbox

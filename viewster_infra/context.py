@@ -37,6 +37,9 @@ class RunInputs:
     started_at: float
     sandbox_started_by_run: bool
 
+    def target(self) -> Target:
+        return Target(region=self.region, profile=self.profile, endpoint_url=self.endpoint_url)
+
 
 @dataclass
 class RunContext:
@@ -54,7 +57,7 @@ class RunContext:
 
     @property
     def target(self) -> Target:
-        return Target(region=self.inputs.region, profile=self.inputs.profile, endpoint_url=self.inputs.endpoint_url)
+        return self.inputs.target()
 
     @property
     def run_dir(self) -> Path:
@@ -63,8 +66,7 @@ class RunContext:
     @classmethod
     def rebuild(cls, inputs: RunInputs) -> RunContext:
         loaded = load(Path(inputs.spec_dir), inputs.env)
-        target = Target(region=inputs.region, profile=inputs.profile, endpoint_url=inputs.endpoint_url)
-        snapshot = AwsSnapshot(Path(inputs.run_dir), loaded.spec, lambda: AwsReader(target))
+        snapshot = AwsSnapshot(Path(inputs.run_dir), loaded.spec, lambda: AwsReader(inputs.target()))
         return cls(inputs=inputs, loaded=loaded, snapshot=snapshot)
 
     def as_worker_input(self) -> dict:

@@ -46,6 +46,7 @@ class Target:
     region: str
     profile: str | None = None
     endpoint_url: str | None = None
+    profile_is_fallback: bool = False  # the spec's profile, used because nothing else named credentials
 
     @property
     def is_sandbox(self) -> bool:
@@ -65,7 +66,7 @@ def choose_target(region: str, profile_option: str | None, guide_profile: str) -
         return Target(region=region, profile=os.environ["AWS_PROFILE"])
     if any(os.environ.get(name) for name in CREDENTIAL_VARIABLES):
         return Target(region=region)
-    return Target(region=region, profile=guide_profile)
+    return Target(region=region, profile=guide_profile, profile_is_fallback=True)
 
 
 class AwsReader:
@@ -83,6 +84,11 @@ class AwsReader:
             try:
                 self._session = boto3.Session(region_name=target.region, profile_name=target.profile)
             except botocore.exceptions.ProfileNotFound:
+                if target.profile_is_fallback:
+                    raise AwsSetupError(
+                        "no AWS credentials: no --aws-profile, no AWS_PROFILE, none in the environment, and the "
+                        f"spec's profile {target.profile!r} is not configured on this machine"
+                    ) from None
                 raise AwsSetupError(
                     f"AWS profile {target.profile!r} is not configured on this machine "
                     "(see `aws configure list-profiles`); pass --aws-profile or set AWS_PROFILE"

@@ -70,7 +70,7 @@ class AwsSnapshot:
         except ClientError as exc:
             data, error = None, _explain(service, exc)
         except BotoCoreError as exc:
-            data, error = None, f"{service}: could not be read: {exc}"
+            data, error = None, f"could not be read: {exc}"
         calls = dict(Counter(self._reader.calls) - before)
         return ServiceFacts(service=service, data=data, error=error, calls=calls)
 
@@ -86,10 +86,10 @@ def calls_recorded(run_dir: Path) -> Counter[str]:
 def _explain(service: str, exc: ClientError) -> str:
     error = exc.response.get("Error", {})
     code = error.get("Code", "ClientError")
-    action = f"{exc.operation_name}"
+    action = exc.operation_name
     if code in ACCESS_DENIED_CODES:
-        return f"{service}: access denied for {service}:{action} ({code}); this service's checks cannot run"
-    return f"{service}: {service}:{action} failed: {code}: {error.get('Message', '')}".rstrip(": ")
+        return f"access denied for {service}:{action} ({code}); this service's checks cannot run"
+    return f"{service}:{action} failed: {code}: {error.get('Message', '')}".rstrip(": ")
 
 
 def _write_atomically(path: Path, payload: dict) -> None:

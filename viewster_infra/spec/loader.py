@@ -46,7 +46,12 @@ def load(spec_dir: Path, env: str) -> LoadedSpec:
     except ValidationError as exc:
         first = exc.errors()[0]
         path = tuple(str(p) for p in first["loc"])
-        origin = env_path if _defines(own, path) or not _defines(common, path) else common_path
+        if _defines(own, path):
+            origin = str(env_path)
+        elif _defines(common, path):
+            origin = str(common_path)
+        else:  # a missing field belongs in either file
+            origin = f"{common_path} or {env_path}"
         where = ".".join(path) or "(top level)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise SpecError(f"{origin}: {where}: {_reason(first)}{more}") from None

@@ -1,0 +1,30 @@
+"""AWS saying no: an AccessDenied on one service fails that service's checks, naming the denied action, and the rest
+of the run goes on; throttling is retried by botocore's own retry mode."""
+
+from tests_unit.injected import answering, error_response
+
+
+def test_access_denied_on_one_service_fails_only_its_checks(staging):
+    deny = lambda request: error_response(request, 403, "AccessDenied", "User is not authorized to perform this action")
+    with answering("before-send.rds.DescribeDBInstances", deny):
+        result = staging.run()
+    denied = "rds: access denied for rds:DescribeDBInstances (AccessDenied); this service's checks cannot run"
+    assert result.exit_code == 1
+    assert set(result.failures.values()) == {denied}
+    assert set(result.failures) == {name for name in result.outcomes if name.startswith("test_rds_")}
+    assert sum(outcome == "passed" for outcome in result.outcomes.values()) == len(result.outcomes) - 10
+
+
+def test_throttling_is_retried_and_the_run_passes(staging):
+    answered = []
+
+    def throttle_once(request):
+        if not answered:
+            answered.append(request.url)
+            return error_response(request, 503, "RequestLimitExceeded", "Request limit exceeded.")
+        return None
+
+    with answering("before-send.ec2.DescribeInstances", throttle_once):
+        result = staging.run()
+    assert answered, "the throttling answer was never given"
+    assert result.exit_code == 0, result.failures

@@ -1,6 +1,7 @@
 """EC2 인스턴스 (환경별 3대) and 점검 절차 2: type, state, root volume, Elastic IP, subnet, security group."""
 
-from viewster_infra.findings import drift, expect, expect_includes, require
+from tests_infra.aws.memberships import expect_security_group
+from viewster_infra.findings import drift, expect, require
 
 
 def _instance(instance, aws):
@@ -39,9 +40,5 @@ def test_ec2_instance_subnet(instance, aws):
 
 
 def test_ec2_instance_security_group(instance, aws):
-    groups = aws.facts("ec2")["security_groups"]
-    key = instance.want.security_group
-    names = {g["id"]: g["name"] for g in groups.values() if g}
-    group = require(f"security group {key}", groups[key], "no group of that name in the VPC")
-    found = {names.get(gid, gid) for gid in _instance(instance, aws)["security_group_ids"]}
-    expect_includes(instance.label, "security groups", group["name"], found)
+    attached = _instance(instance, aws)["security_group_ids"]
+    expect_security_group(instance.label, instance.want.security_group, attached, aws)

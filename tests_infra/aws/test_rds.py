@@ -1,6 +1,7 @@
 """아키텍처 (RDS) and 점검 절차 4: the PostgreSQL instance's engine, size, storage, exposure and backups."""
 
-from viewster_infra.findings import drift, expect, expect_includes, require
+from tests_infra.aws.memberships import expect_security_group
+from viewster_infra.findings import drift, expect, require
 
 
 def _database(database, aws):
@@ -54,9 +55,5 @@ def test_rds_backup_retention(database, aws):
 
 
 def test_rds_security_group(database, aws):
-    groups = aws.facts("ec2")["security_groups"]
-    key = database.want.security_group
-    names = {g["id"]: g["name"] for g in groups.values() if g}
-    group = require(f"security group {key}", groups[key], "no group of that name in the VPC")
-    found = {names.get(gid, gid) for gid in _database(database, aws)["security_group_ids"]}
-    expect_includes(database.label, "security groups", group["name"], found)
+    attached = _database(database, aws)["security_group_ids"]
+    expect_security_group(database.label, database.want.security_group, attached, aws)

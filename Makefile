@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 ENV ?= staging
 
-.PHONY: install demo test sandbox-up sandbox-down clean
+.PHONY: install demo test lint sandbox-up sandbox-down clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,10 @@ demo: install sandbox-up
 
 test: install
 	$(PYTHON) -m pytest tests_unit -n 2
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 sandbox-up: install
 	$(PYTHON) -m viewster_infra.sandbox up --env=$(ENV)

@@ -30,8 +30,18 @@ def timed(command: list[str]) -> tuple[float, str]:
 def suite(env: str, work: Path, *extra: str) -> tuple[float, int, int]:
     """(wall seconds, checks passed, AWS API calls) of `pytest --env=ENV --sandbox EXTRA`."""
     seconds, out = timed(
-        [PYTHON, "-m", "pytest", f"--env={env}", "--sandbox", f"--sandbox-dir={work / 'sandbox'}",
-         f"--reports-dir={work / 'reports'}", "-p", "no:cacheprovider", *extra]
+        [
+            PYTHON,
+            "-m",
+            "pytest",
+            f"--env={env}",
+            "--sandbox",
+            f"--sandbox-dir={work / 'sandbox'}",
+            f"--reports-dir={work / 'reports'}",
+            "-p",
+            "no:cacheprovider",
+            *extra,
+        ]
     )
     passed = int(re.search(r"(\d+) passed", out).group(1))
     calls = int(re.search(r"AWS API calls: (\d+)", out).group(1))
@@ -51,8 +61,10 @@ def main() -> None:
             parallel, _, parallel_calls = suite(env, work, "-n", "2")
             timed([PYTHON, "-m", "viewster_infra.sandbox", "down", f"--env={env}", f"--state-dir={work / 'sandbox'}"])
             print(f"{env}: {checks} checks; AWS API calls {calls} (with -n 2: {parallel_calls})")
-            print(f"{env}: pytest --env={env} --sandbox: {cold:.1f} s starting its own sandbox, "
-                  f"{warm:.1f} s with one running, {parallel:.1f} s with -n 2")
+            print(
+                f"{env}: pytest --env={env} --sandbox: {cold:.1f} s starting its own sandbox, "
+                f"{warm:.1f} s with one running, {parallel:.1f} s with -n 2"
+            )
     if args.make_test:
         seconds, out = timed(["make", "--no-print-directory", "test"])
         print(f"make test: {seconds:.1f} s ({out.strip().splitlines()[-1].strip('= ')})")

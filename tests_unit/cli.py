@@ -10,7 +10,9 @@ from pathlib import Path
 from tests_unit.harness import ROOT
 
 
-def run_pytest(*args: str, env_overrides: dict[str, str] | None = None, home: Path | None = None) -> subprocess.CompletedProcess:
+def run_pytest(
+    *args: str, env_overrides: dict[str, str] | None = None, home: Path | None = None
+) -> subprocess.CompletedProcess:
     """`python -m pytest ARGS` from the repository root, with no AWS settings inherited from this machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["AWS_EC2_METADATA_DISABLED"] = "true"  # never ask an instance metadata service: nothing may leave the machine

@@ -7,9 +7,9 @@ with the same options a person would type, returning every check's outcome and o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import boto3
 import pytest

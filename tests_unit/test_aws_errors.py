@@ -5,7 +5,9 @@ from tests_unit.injected import answering, error_response
 
 
 def test_access_denied_on_one_service_fails_only_its_checks(staging):
-    deny = lambda request: error_response(request, 403, "AccessDenied", "User is not authorized to perform this action")
+    def deny(request):
+        return error_response(request, 403, "AccessDenied", "User is not authorized to perform this action")
+
     with answering("before-send.rds.DescribeDBInstances", deny):
         result = staging.run()
     denied = "rds: access denied for rds:DescribeDBInstances (AccessDenied); this service's checks cannot run"

@@ -14,8 +14,17 @@ def alter_alarm(staging, name: str, **changes) -> None:
     """put_metric_alarm replaces an alarm whole: re-put what it has, with `changes` applied."""
     cloudwatch = staging.client("cloudwatch")
     alarm = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
-    fields = ("Namespace", "MetricName", "Dimensions", "Statistic", "ComparisonOperator", "Threshold", "Period",
-              "EvaluationPeriods", "AlarmActions")
+    fields = (
+        "Namespace",
+        "MetricName",
+        "Dimensions",
+        "Statistic",
+        "ComparisonOperator",
+        "Threshold",
+        "Period",
+        "EvaluationPeriods",
+        "AlarmActions",
+    )
     cloudwatch.put_metric_alarm(AlarmName=name, **({f: alarm[f] for f in fields} | changes))
 
 
@@ -52,30 +61,76 @@ def test_dashboard_without_s3_metrics(staging):
 @pytest.mark.parametrize(
     "alarm, change, check, message",
     [
-        pytest.param("rds-cpu-high", {"MetricName": "CPUCreditBalance"}, "test_cloudwatch_alarm_metric",
-                     "metric expected 'AWS/RDS CPUUtilization', found 'AWS/RDS CPUCreditBalance'", id="metric"),
-        pytest.param("backend-ec2-cpu-high", {"Statistic": "Maximum"}, "test_cloudwatch_alarm_statistic",
-                     "statistic expected 'Average', found 'Maximum'", id="statistic"),
-        pytest.param("rds-storage-low", {"ComparisonOperator": "LessThanOrEqualToThreshold"},
-                     "test_cloudwatch_alarm_comparison",
-                     "comparison expected 'LessThanThreshold', found 'LessThanOrEqualToThreshold'", id="comparison"),
-        pytest.param("frontend-ec2-cpu-high", {"Threshold": 80.0}, "test_cloudwatch_alarm_threshold",
-                     "threshold expected 70, found 80", id="threshold"),
-        pytest.param("rds-storage-low", {"Threshold": 5e9}, "test_cloudwatch_alarm_threshold",
-                     "threshold expected 5368709120, found 5000000000", id="threshold-in-bytes"),
-        pytest.param("thirdparty-ec2-cpu-high", {"Period": 60}, "test_cloudwatch_alarm_period",
-                     "period (s) expected 300, found 60", id="period"),
-        pytest.param("backend-auto-recovery", {"EvaluationPeriods": 3}, "test_cloudwatch_alarm_evaluation_periods",
-                     "evaluation periods expected 2, found 3", id="evaluation-periods"),
-        pytest.param("rds-cpu-high", {"AlarmActions": []}, "test_cloudwatch_alarm_notifies_topic",
-                     f"alarm actions expected to include '{TOPIC}', found []", id="no-notification"),
-        pytest.param("frontend-auto-recovery", {"AlarmActions": [TOPIC]}, "test_cloudwatch_alarm_recover_action",
-                     f"has the EC2 recover action ({RECOVER}) expected True, found False", id="no-recovery"),
+        pytest.param(
+            "rds-cpu-high",
+            {"MetricName": "CPUCreditBalance"},
+            "test_cloudwatch_alarm_metric",
+            "metric expected 'AWS/RDS CPUUtilization', found 'AWS/RDS CPUCreditBalance'",
+            id="metric",
+        ),
+        pytest.param(
+            "backend-ec2-cpu-high",
+            {"Statistic": "Maximum"},
+            "test_cloudwatch_alarm_statistic",
+            "statistic expected 'Average', found 'Maximum'",
+            id="statistic",
+        ),
+        pytest.param(
+            "rds-storage-low",
+            {"ComparisonOperator": "LessThanOrEqualToThreshold"},
+            "test_cloudwatch_alarm_comparison",
+            "comparison expected 'LessThanThreshold', found 'LessThanOrEqualToThreshold'",
+            id="comparison",
+        ),
+        pytest.param(
+            "frontend-ec2-cpu-high",
+            {"Threshold": 80.0},
+            "test_cloudwatch_alarm_threshold",
+            "threshold expected 70, found 80",
+            id="threshold",
+        ),
+        pytest.param(
+            "rds-storage-low",
+            {"Threshold": 5e9},
+            "test_cloudwatch_alarm_threshold",
+            "threshold expected 5368709120, found 5000000000",
+            id="threshold-in-bytes",
+        ),
+        pytest.param(
+            "thirdparty-ec2-cpu-high",
+            {"Period": 60},
+            "test_cloudwatch_alarm_period",
+            "period (s) expected 300, found 60",
+            id="period",
+        ),
+        pytest.param(
+            "backend-auto-recovery",
+            {"EvaluationPeriods": 3},
+            "test_cloudwatch_alarm_evaluation_periods",
+            "evaluation periods expected 2, found 3",
+            id="evaluation-periods",
+        ),
+        pytest.param(
+            "rds-cpu-high",
+            {"AlarmActions": []},
+            "test_cloudwatch_alarm_notifies_topic",
+            f"alarm actions expected to include '{TOPIC}', found []",
+            id="no-notification",
+        ),
+        pytest.param(
+            "frontend-auto-recovery",
+            {"AlarmActions": [TOPIC]},
+            "test_cloudwatch_alarm_recover_action",
+            f"has the EC2 recover action ({RECOVER}) expected True, found False",
+            id="no-recovery",
+        ),
     ],
 )
 def test_altered_alarm(staging, alarm, change, check, message):
     alter_alarm(staging, f"viewster-staging-{alarm}", **change)
-    assert staging.run().failures == {f"{check}[staging-{alarm}]": f"cloudwatch alarm viewster-staging-{alarm}: {message}"}
+    assert staging.run().failures == {
+        f"{check}[staging-{alarm}]": f"cloudwatch alarm viewster-staging-{alarm}: {message}"
+    }
 
 
 @proves("test_cloudwatch_alarm_dimensions")

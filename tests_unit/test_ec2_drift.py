@@ -67,7 +67,11 @@ def test_elastic_ip_detached_drift(staging):
 @proves("test_ec2_instance_subnet")
 def test_instance_subnet_drift(staging):
     def thirdparty_in_another_subnet(spec: dict) -> None:
-        spec["vpc"]["subnets"]["other"] = {"tags": {"Name": "other"}, "cidr": "10.2.9.0/24", "availability_zone": "ap-northeast-2b"}
+        spec["vpc"]["subnets"]["other"] = {
+            "tags": {"Name": "other"},
+            "cidr": "10.2.9.0/24",
+            "availability_zone": "ap-northeast-2b",
+        }
         spec["ec2"]["instances"]["thirdparty"]["subnet"] = "other"
 
     staging.reset(drift=thirdparty_in_another_subnet)

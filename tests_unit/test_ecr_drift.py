@@ -16,7 +16,9 @@ def test_scan_on_push_disabled(staging):
 
 @proves("test_ecr_required_tags")
 def test_latest_tag_removed(staging):
-    staging.client("ecr").batch_delete_image(repositoryName="viewster-staging-admin-frontend", imageIds=[{"imageTag": "latest"}])
+    staging.client("ecr").batch_delete_image(
+        repositoryName="viewster-staging-admin-frontend", imageIds=[{"imageTag": "latest"}]
+    )
     assert staging.run().failures == {
         "test_ecr_required_tags[staging-admin-frontend]": "ecr repository viewster-staging-admin-frontend: image tags "
         "expected to include 'latest', found ['3f2c1e0']"

@@ -32,13 +32,48 @@ def test_engine_drift(staging):
 @pytest.mark.parametrize(
     "change, check, message",
     [
-        pytest.param({"EngineVersion": "15.13"}, "test_rds_engine_version", "engine version expected '15.14', found '15.13'", id="test_rds_engine_version"),
-        pytest.param({"DBInstanceClass": "db.t3.small"}, "test_rds_instance_class", "instance class expected 'db.t3.micro', found 'db.t3.small'", id="test_rds_instance_class"),
-        pytest.param({"StorageType": "gp2"}, "test_rds_storage_type", "storage type expected 'gp3', found 'gp2'", id="test_rds_storage_type"),
-        pytest.param({"AllocatedStorage": 30}, "test_rds_allocated_storage", "allocated storage (GiB) expected 20, found 30", id="test_rds_allocated_storage"),
-        pytest.param({"MaxAllocatedStorage": 100}, "test_rds_storage_autoscaling_limit", "storage autoscaling limit (GiB) expected 40, found 100", id="test_rds_storage_autoscaling_limit"),
-        pytest.param({"PubliclyAccessible": True}, "test_rds_not_publicly_accessible", "publicly accessible expected False, found True", id="test_rds_not_publicly_accessible"),
-        pytest.param({"BackupRetentionPeriod": 7}, "test_rds_backup_retention", "backup retention (days) expected 0, found 7", id="test_rds_backup_retention"),
+        pytest.param(
+            {"EngineVersion": "15.13"},
+            "test_rds_engine_version",
+            "engine version expected '15.14', found '15.13'",
+            id="test_rds_engine_version",
+        ),
+        pytest.param(
+            {"DBInstanceClass": "db.t3.small"},
+            "test_rds_instance_class",
+            "instance class expected 'db.t3.micro', found 'db.t3.small'",
+            id="test_rds_instance_class",
+        ),
+        pytest.param(
+            {"StorageType": "gp2"},
+            "test_rds_storage_type",
+            "storage type expected 'gp3', found 'gp2'",
+            id="test_rds_storage_type",
+        ),
+        pytest.param(
+            {"AllocatedStorage": 30},
+            "test_rds_allocated_storage",
+            "allocated storage (GiB) expected 20, found 30",
+            id="test_rds_allocated_storage",
+        ),
+        pytest.param(
+            {"MaxAllocatedStorage": 100},
+            "test_rds_storage_autoscaling_limit",
+            "storage autoscaling limit (GiB) expected 40, found 100",
+            id="test_rds_storage_autoscaling_limit",
+        ),
+        pytest.param(
+            {"PubliclyAccessible": True},
+            "test_rds_not_publicly_accessible",
+            "publicly accessible expected False, found True",
+            id="test_rds_not_publicly_accessible",
+        ),
+        pytest.param(
+            {"BackupRetentionPeriod": 7},
+            "test_rds_backup_retention",
+            "backup retention (days) expected 0, found 7",
+            id="test_rds_backup_retention",
+        ),
     ],
 )
 def test_modified_property(staging, change, check, message):

@@ -20,7 +20,11 @@ def reader(sandboxes):
     "service, call, params",
     [
         ("ec2", "terminate_instances", {"InstanceIds": ["i-0123456789abcdef0"]}),
-        ("s3", "put_bucket_versioning", {"Bucket": "viewster-assets-staging", "VersioningConfiguration": {"Status": "Suspended"}}),
+        (
+            "s3",
+            "put_bucket_versioning",
+            {"Bucket": "viewster-assets-staging", "VersioningConfiguration": {"Status": "Suspended"}},
+        ),
         ("rds", "modify_db_instance", {"DBInstanceIdentifier": "viewster-staging-database", "EngineVersion": "15.13"}),
         ("ssm", "get_parameter", {"Name": "/viewster/staging/database_url", "WithDecryption": True}),
         ("ssm", "get_parameters_by_path", {"Path": "/viewster"}),

@@ -7,7 +7,9 @@ def elastic_ip(staging, role: str) -> str:
     ec2 = staging.client("ec2")
     instance = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": [f"viewster-staging-{role}"]}])
     instance_id = instance["Reservations"][0]["Instances"][0]["InstanceId"]
-    return ec2.describe_addresses(Filters=[{"Name": "instance-id", "Values": [instance_id]}])["Addresses"][0]["PublicIp"]
+    return ec2.describe_addresses(Filters=[{"Name": "instance-id", "Values": [instance_id]}])["Addresses"][0][
+        "PublicIp"
+    ]
 
 
 @proves("test_route53_record_points_to_instance")

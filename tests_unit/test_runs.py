@@ -45,7 +45,16 @@ def test_each_run_writes_new_html_and_junit_reports_with_the_runs_facts(staging)
     new = sorted(set(staging.reports_dir.glob("*")) - before)
     assert sorted(p.suffix for p in new) == [".html", ".html", ".xml", ".xml"]
     html = max((p for p in new if p.suffix == ".html"), key=lambda p: p.stat().st_mtime).read_text()
-    for fact in ("Environment", "staging", "AWS account", "123456789012", "Spec sha256", "Suite commit", "AWS API calls", "Duration"):
+    for fact in (
+        "Environment",
+        "staging",
+        "AWS account",
+        "123456789012",
+        "Spec sha256",
+        "Suite commit",
+        "AWS API calls",
+        "Duration",
+    ):
         assert fact in html
     assert "<script" in html and 'src="assets/' not in html  # self-contained
 
@@ -57,7 +66,13 @@ def test_no_secret_value_reaches_output_or_reports(staging, tmp_path):
     ssm.put_parameter(Name=name, Type="String", Value=FAKE_SECRET_VALUE)  # drift: the check fails and reports
     reports = tmp_path / "reports"
     result = run_pytest(
-        "--env=staging", "--sandbox", f"--sandbox-dir={staging.state_dir}", f"--reports-dir={reports}", "-v", "-rA", "-l"
+        "--env=staging",
+        "--sandbox",
+        f"--sandbox-dir={staging.state_dir}",
+        f"--reports-dir={reports}",
+        "-v",
+        "-rA",
+        "-l",
     )
     assert result.returncode == 1
     assert "test_ssm_parameter_type[staging-database-url] FAILED" in result.stdout

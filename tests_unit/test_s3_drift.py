@@ -35,7 +35,9 @@ def test_versioning_suspended(staging):
 def test_encryption_changed_to_kms(staging):
     staging.client("s3").put_bucket_encryption(
         Bucket=BUCKET,
-        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]},
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
     )
     assert staging.run().failures == {
         "test_s3_default_encryption[staging-assets]": f"{LABEL}: default encryption expected ['AES256'], found ['aws:kms']"

@@ -10,7 +10,10 @@ from tests_unit.harness import ROOT
 def sandbox(*args: str, state_dir) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "viewster_infra.sandbox", *args, f"--state-dir={state_dir}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

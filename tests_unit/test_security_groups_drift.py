@@ -11,7 +11,11 @@ def group_id(staging, name: str) -> str:
 @proves("test_security_group_ingress_sources")
 def test_database_port_opened_to_the_world(staging):
     staging.client("ec2").authorize_security_group_ingress(
-        GroupId=group_id(staging, "viewster-staging-rds-sg"), IpProtocol="tcp", FromPort=5432, ToPort=5432, CidrIp="0.0.0.0/0"
+        GroupId=group_id(staging, "viewster-staging-rds-sg"),
+        IpProtocol="tcp",
+        FromPort=5432,
+        ToPort=5432,
+        CidrIp="0.0.0.0/0",
     )
     assert staging.run().failures == {
         "test_security_group_ingress_sources[staging-database-tcp5432]": "security group viewster-staging-rds-sg "
@@ -21,7 +25,11 @@ def test_database_port_opened_to_the_world(staging):
 
 def test_https_closed_on_the_frontend(staging):
     staging.client("ec2").revoke_security_group_ingress(
-        GroupId=group_id(staging, "viewster-staging-frontend-sg"), IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0"
+        GroupId=group_id(staging, "viewster-staging-frontend-sg"),
+        IpProtocol="tcp",
+        FromPort=443,
+        ToPort=443,
+        CidrIp="0.0.0.0/0",
     )
     assert staging.run().failures == {
         "test_security_group_ingress_sources[staging-frontend-tcp443]": "security group viewster-staging-frontend-sg "
@@ -31,7 +39,11 @@ def test_https_closed_on_the_frontend(staging):
 
 def test_a_wide_port_range_counts_for_each_port_in_it(staging):
     staging.client("ec2").authorize_security_group_ingress(
-        GroupId=group_id(staging, "viewster-staging-thirdparty-sg"), IpProtocol="tcp", FromPort=5000, ToPort=7000, CidrIp="10.0.0.0/8"
+        GroupId=group_id(staging, "viewster-staging-thirdparty-sg"),
+        IpProtocol="tcp",
+        FromPort=5000,
+        ToPort=7000,
+        CidrIp="10.0.0.0/8",
     )
     assert staging.run().failures == {
         "test_security_group_ingress_sources[staging-thirdparty-tcp6379]": "security group viewster-staging-thirdparty-sg "

@@ -55,7 +55,9 @@ def test_dangling_reference_is_an_error(specs):
 
 def test_missing_field_is_an_error(specs):
     edit(specs / "common.yaml", lambda d: d["rds"]["databases"]["database"].pop("engine_version"))
-    with pytest.raises(SpecError, match=r"common.yaml or \S+/staging.yaml: rds.databases.database.engine_version: field required$"):
+    with pytest.raises(
+        SpecError, match=r"common.yaml or \S+/staging.yaml: rds.databases.database.engine_version: field required$"
+    ):
         load(specs, "staging")
 
 

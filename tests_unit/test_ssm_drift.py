@@ -1,7 +1,6 @@
 """SSM checks: existence and type, and never a value anywhere."""
 
 from tests_unit.harness import proves
-
 from viewster_infra.sandbox.seed import FAKE_SECRET_VALUE
 
 NAME = "/viewster/staging/database_url"

@@ -8,8 +8,9 @@ results compare across runs and environments.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from viewster_infra.spec.model import EnvironmentSpec
 

@@ -20,12 +20,21 @@ CHECKS_DIR = "tests_infra"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("viewster", "Viewster infrastructure checks")
     group.addoption("--env", help="environment to check, one of the specs/<env>.yaml files (required for tests_infra)")
-    group.addoption("--aws-profile", help="AWS profile (default: AWS_PROFILE; else credentials in the environment; else the spec's profile)")
+    group.addoption(
+        "--aws-profile",
+        help="AWS profile (default: AWS_PROFILE; else credentials in the environment; else the spec's profile)",
+    )
     group.addoption("--aws-region", help="AWS region (default: the spec's aws.region)")
-    group.addoption("--sandbox", action="store_true", help="check the local sandbox instead of AWS (started for the run if not running)")
+    group.addoption(
+        "--sandbox",
+        action="store_true",
+        help="check the local sandbox instead of AWS (started for the run if not running)",
+    )
     group.addoption("--spec-dir", type=Path, help="directory of the spec files (default: <rootdir>/specs)")
     group.addoption("--sandbox-dir", type=Path, help="sandbox state directory (default: <rootdir>/.sandbox)")
-    group.addoption("--reports-dir", type=Path, help="where each run's HTML and JUnit XML reports go (default: <rootdir>/reports)")
+    group.addoption(
+        "--reports-dir", type=Path, help="where each run's HTML and JUnit XML reports go (default: <rootdir>/reports)"
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-html and junitxml read the report paths

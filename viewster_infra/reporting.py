@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from viewster_infra.aws.snapshot import calls_recorded
@@ -14,7 +14,7 @@ from viewster_infra.context import RunContext
 def new_report_paths(reports_dir: Path, env: str) -> tuple[Path, Path]:
     """reports/<env>-<UTC time>.html and .xml; never an existing file (a counter is added if needed)."""
     reports_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for attempt in range(1, 1000):
         stem = f"{env}-{stamp}" + (f"-{attempt}" if attempt > 1 else "")
         html, xml = reports_dir / f"{stem}.html", reports_dir / f"{stem}.xml"
@@ -48,7 +48,7 @@ def run_facts(context: RunContext, root: Path) -> dict[str, str]:
         "Spec files": ", ".join(_relative(p, root) for p in context.loaded.files),
         "Spec sha256": context.loaded.sha256[:16],
         "Suite commit": suite_commit(root),
-        "Started": datetime.fromtimestamp(inputs.started_at, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "Started": datetime.fromtimestamp(inputs.started_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
     }
 
 

@@ -17,13 +17,19 @@ def test_cloudwatch_dashboard_namespaces(dashboard, aws):
 
 def test_cloudwatch_alarm_metric(alarm, aws):
     found = _alarm(alarm, aws)
-    expect(alarm.label, "metric", f"{alarm.want.namespace} {alarm.want.metric}", f"{found['namespace']} {found['metric']}")
+    expect(
+        alarm.label, "metric", f"{alarm.want.namespace} {alarm.want.metric}", f"{found['namespace']} {found['metric']}"
+    )
 
 
 def test_cloudwatch_alarm_dimensions(alarm, spec, aws):
     want = alarm.want
     if want.instance is not None:
-        instance = require(f"ec2 instance {want.instance}", aws.facts("ec2")["instances"][want.instance], "the instance the alarm should watch")
+        instance = require(
+            f"ec2 instance {want.instance}",
+            aws.facts("ec2")["instances"][want.instance],
+            "the instance the alarm should watch",
+        )
         expected = {"InstanceId": instance["id"]}
     else:
         expected = {"DBInstanceIdentifier": spec.rds.databases[want.database].identifier}
@@ -51,7 +57,11 @@ def test_cloudwatch_alarm_evaluation_periods(alarm, aws):
 
 
 def test_cloudwatch_alarm_notifies_topic(alarm, aws):
-    topic = require(f"sns topic {alarm.want.notifies}", aws.facts("sns")["topics"][alarm.want.notifies], "the topic the alarm should notify")
+    topic = require(
+        f"sns topic {alarm.want.notifies}",
+        aws.facts("sns")["topics"][alarm.want.notifies],
+        "the topic the alarm should notify",
+    )
     found = _alarm(alarm, aws)
     expect(alarm.label, "actions enabled", True, found["actions_enabled"])
     expect_includes(alarm.label, "alarm actions", topic["arn"], found["alarm_actions"])

@@ -5,7 +5,9 @@ from viewster_infra.findings import drift, expect, require
 
 
 def _instance(instance, aws):
-    return require(instance.label, aws.facts("ec2")["instances"][instance.key], f"no instance tagged {instance.want.tags}")
+    return require(
+        instance.label, aws.facts("ec2")["instances"][instance.key], f"no instance tagged {instance.want.tags}"
+    )
 
 
 def test_ec2_instance_type(instance, aws):
@@ -17,12 +19,16 @@ def test_ec2_instance_state(instance, aws):
 
 
 def test_ec2_root_volume_size(instance, aws):
-    root = require(f"{instance.label} root volume", _instance(instance, aws)["root_volume"], "no EBS root volume attached")
+    root = require(
+        f"{instance.label} root volume", _instance(instance, aws)["root_volume"], "no EBS root volume attached"
+    )
     expect(instance.label, "root volume size (GiB)", instance.want.root_volume.size_gib, root["size_gib"])
 
 
 def test_ec2_root_volume_type(instance, aws):
-    root = require(f"{instance.label} root volume", _instance(instance, aws)["root_volume"], "no EBS root volume attached")
+    root = require(
+        f"{instance.label} root volume", _instance(instance, aws)["root_volume"], "no EBS root volume attached"
+    )
     expect(instance.label, "root volume type", instance.want.root_volume.type, root["type"])
 
 
@@ -33,7 +39,9 @@ def test_ec2_elastic_ip_attached(instance, aws):
 
 def test_ec2_instance_subnet(instance, aws):
     ec2 = aws.facts("ec2")
-    subnet = require(f"subnet {instance.want.subnet}", ec2["subnets"][instance.want.subnet], "the instance's expected subnet")
+    subnet = require(
+        f"subnet {instance.want.subnet}", ec2["subnets"][instance.want.subnet], "the instance's expected subnet"
+    )
     found = _instance(instance, aws)["subnet_id"]
     if found != subnet["id"]:
         drift(instance.label, f"subnet expected {instance.want.subnet} ({subnet['id']}), found {found}")

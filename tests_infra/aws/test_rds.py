@@ -51,7 +51,9 @@ def test_rds_backup_retention(database, aws):
     if want.backup_retention_days is not None:
         expect(database.label, "backup retention (days)", want.backup_retention_days, found)
     elif found < want.min_backup_retention_days:
-        drift(database.label, f"backup retention (days) expected at least {want.min_backup_retention_days}, found {found}")
+        drift(
+            database.label, f"backup retention (days) expected at least {want.min_backup_retention_days}, found {found}"
+        )
 
 
 def test_rds_security_group(database, aws):

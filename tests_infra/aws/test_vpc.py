@@ -8,7 +8,9 @@ def _vpc(vpc, aws):
 
 
 def _subnet(subnet, aws):
-    return require(subnet.label, aws.facts("ec2")["subnets"][subnet.key], f"no subnet tagged {subnet.want.tags} in the VPC")
+    return require(
+        subnet.label, aws.facts("ec2")["subnets"][subnet.key], f"no subnet tagged {subnet.want.tags} in the VPC"
+    )
 
 
 def test_vpc_cidr(vpc, aws):

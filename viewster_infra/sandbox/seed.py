@@ -139,7 +139,9 @@ def _buckets(s3, spec) -> None:
                         "ID": "assets-tiering",
                         "Status": "Enabled",
                         "Filter": {"Prefix": ""},
-                        "Transitions": [{"Days": t.days, "StorageClass": t.storage_class} for t in lifecycle.transitions],
+                        "Transitions": [
+                            {"Days": t.days, "StorageClass": t.storage_class} for t in lifecycle.transitions
+                        ],
                         "NoncurrentVersionExpiration": {"NoncurrentDays": lifecycle.noncurrent_version_expiration_days},
                     }
                 ]
@@ -162,14 +164,16 @@ def _repositories(ecr, spec) -> None:
         {
             "schemaVersion": 2,
             "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:" + "0" * 64},
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 7023,
+                "digest": "sha256:" + "0" * 64,
+            },
             "layers": [],
         }
     )
     for repo in spec.ecr.repositories.values():
-        ecr.create_repository(
-            repositoryName=repo.name, imageScanningConfiguration={"scanOnPush": repo.scan_on_push}
-        )
+        ecr.create_repository(repositoryName=repo.name, imageScanningConfiguration={"scanOnPush": repo.scan_on_push})
         for tag in repo.required_tags + ["3f2c1e0"]:  # the guide tags each image with latest and its commit SHA
             ecr.put_image(repositoryName=repo.name, imageManifest=manifest, imageTag=tag)
 
@@ -180,7 +184,9 @@ def _functions(lambda_client, iam, spec, env: str) -> dict[str, str]:
         AssumeRolePolicyDocument=json.dumps(
             {
                 "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
             }
         ),
     )["Role"]["Arn"]

@@ -12,7 +12,9 @@ from viewster_infra.spec.model import EnvironmentSpec
 
 def collect(reader, spec: EnvironmentSpec) -> dict:
     cloudwatch = reader.client("cloudwatch")
-    alarms = {a["AlarmName"]: a for a in paginate(cloudwatch, "describe_alarms", "MetricAlarms", AlarmTypes=["MetricAlarm"])}
+    alarms = {
+        a["AlarmName"]: a for a in paginate(cloudwatch, "describe_alarms", "MetricAlarms", AlarmTypes=["MetricAlarm"])
+    }
     return {
         "alarms": {key: _alarm(alarms.get(want.name)) for key, want in spec.cloudwatch.alarms.items()},
         "dashboards": {key: _dashboard(cloudwatch, want.name) for key, want in spec.cloudwatch.dashboards.items()},

@@ -30,9 +30,7 @@ def collect(reader, spec: EnvironmentSpec) -> dict:
             key: _subnet(_first(s for s in with_tags(subnets, want.tags) if s["VpcId"] == vpc_id))
             for key, want in spec.vpc.subnets.items()
         },
-        "instances": {
-            key: _instance_facts(inst, volumes, addresses) if inst else None for key, inst in chosen.items()
-        },
+        "instances": {key: _instance_facts(inst, volumes, addresses) if inst else None for key, inst in chosen.items()},
         "security_groups": {
             key: _group(_first(g for g in groups if g["GroupName"] == want.name and g["VpcId"] == vpc_id))
             for key, want in spec.security_groups.items()
@@ -87,7 +85,8 @@ def _group(group: dict | None) -> dict | None:
                 "protocol": p["IpProtocol"],
                 "from_port": p.get("FromPort"),
                 "to_port": p.get("ToPort"),
-                "cidrs": [r["CidrIp"] for r in p.get("IpRanges", [])] + [r["CidrIpv6"] for r in p.get("Ipv6Ranges", [])],
+                "cidrs": [r["CidrIp"] for r in p.get("IpRanges", [])]
+                + [r["CidrIpv6"] for r in p.get("Ipv6Ranges", [])],
                 "group_ids": [pair["GroupId"] for pair in p.get("UserIdGroupPairs", [])],
             }
             for p in group.get("IpPermissions", [])

@@ -8,7 +8,9 @@ from viewster_infra.spec.model import EnvironmentSpec
 
 
 def collect(reader, spec: EnvironmentSpec) -> dict:
-    arns = {f["FunctionName"]: f["FunctionArn"] for f in paginate(reader.client("lambda"), "list_functions", "Functions")}
+    arns = {
+        f["FunctionName"]: f["FunctionArn"] for f in paginate(reader.client("lambda"), "list_functions", "Functions")
+    }
     return {
         "functions": {
             key: {"name": want.name, "arn": arns[want.name]} if want.name in arns else None

@@ -7,7 +7,9 @@ from viewster_infra.spec.model import EnvironmentSpec
 
 
 def collect(reader, spec: EnvironmentSpec) -> dict:
-    found = {db["DBInstanceIdentifier"]: db for db in paginate(reader.client("rds"), "describe_db_instances", "DBInstances")}
+    found = {
+        db["DBInstanceIdentifier"]: db for db in paginate(reader.client("rds"), "describe_db_instances", "DBInstances")
+    }
     return {
         "databases": {key: _facts(found.get(want.identifier)) for key, want in spec.rds.databases.items()},
     }

@@ -10,7 +10,11 @@ def collect(reader, spec: EnvironmentSpec) -> dict:
     route53 = reader.client("route53")
     zone_name = spec.route53.zone + "."
     zone = next(
-        (z for z in paginate(route53, "list_hosted_zones", "HostedZones") if z["Name"] == zone_name and not z.get("Config", {}).get("PrivateZone")),
+        (
+            z
+            for z in paginate(route53, "list_hosted_zones", "HostedZones")
+            if z["Name"] == zone_name and not z.get("Config", {}).get("PrivateZone")
+        ),
         None,
     )
     if zone is None:

@@ -13,10 +13,12 @@ def collect(reader, spec: EnvironmentSpec) -> dict:
     topics = {}
     for key, want in spec.sns.topics.items():
         arn = arns.get(want.name)
-        topics[key] = None if arn is None else {
-            "arn": arn,
-            "subscriptions": sorted(
-                [s["Protocol"], s["Endpoint"]] for s in subscriptions if s["TopicArn"] == arn
-            ),
-        }
+        topics[key] = (
+            None
+            if arn is None
+            else {
+                "arn": arn,
+                "subscriptions": sorted([s["Protocol"], s["Endpoint"]] for s in subscriptions if s["TopicArn"] == arn),
+            }
+        )
     return {"topics": topics}

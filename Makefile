@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 ENV ?= staging
 
-.PHONY: install demo test lint sandbox-up sandbox-down clean
+.PHONY: install host-packages demo test lint sandbox-up sandbox-down clean
 
 install: $(VENV)/.installed
 
@@ -15,15 +15,27 @@ $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# The sandbox's replica hosts run Debian's own sshd, nginx, redis, rabbitmq and PostgreSQL. Installed when missing
+# and when we are root; elsewhere the sandbox comes up without hosts and says why.
+HOST_PACKAGES := openssh-server openssh-client nginx redis-server rabbitmq-server postgresql-15 iproute2 util-linux curl
+host-packages:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  fi; \
+	else echo "not root or no apt-get: the sandbox will run without replica hosts"; fi
+
 # The suite against a compliant local replica of $(ENV). The sandbox stays up afterwards so you can make drift
 # yourself and run again; `make sandbox-down` stops it.
-demo: install sandbox-up
+demo: install host-packages sandbox-up
 	@$(PYTHON) -m pytest --env=$(ENV) --sandbox; status=$$?; \
 	  echo; echo "Report: $$(ls -t reports/$(ENV)-*.html | head -n 1)"; \
 	  echo "The sandbox is still up: make sandbox-down stops it."; \
 	  exit $$status
 
-test: install
+test: install host-packages
 	$(PYTHON) -m pytest tests_unit -n 2
 
 lint: install

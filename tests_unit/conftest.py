@@ -11,11 +11,18 @@ from tests_unit.harness import Sandbox
 def sandboxes(tmp_path_factory):
     """env -> a running sandbox of that environment, started on first use and stopped at the end."""
     started: dict[str, Sandbox] = {}
+    failed: dict[str, Exception] = {}
 
     def get(env: str) -> Sandbox:
+        if env in failed:  # one failed start is reported by every test that needs it, not retried by each
+            raise failed[env]
         if env not in started:
             base = tmp_path_factory.mktemp(f"sandbox-{env}")
-            started[env] = Sandbox(env, state_dir=base / "state", reports_dir=base / "reports")
+            try:
+                started[env] = Sandbox(env, state_dir=base / "state", reports_dir=base / "reports")
+            except Exception as exc:
+                failed[env] = exc
+                raise
         return started[env]
 
     yield get

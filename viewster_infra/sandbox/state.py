@@ -17,6 +17,9 @@ class SandboxState:
     aws_endpoint_url: str
     moto_pid: int
     account_id: str
+    host_slot: int | None = None  # the slot of the replica hosts (bridge vsbr<slot>, 198.18.<slot>.0/24)
+    hosts_unavailable: str | None = None  # why the replica hosts are missing, in one line
+    hosts: dict | None = None  # ssh_config, known_hosts, identity_file, ca_bundle, names, and per role: address...
 
     @staticmethod
     def path(env: str, state_dir: Path = DEFAULT_DIR) -> Path:
@@ -29,13 +32,16 @@ class SandboxState:
         return path
 
     @classmethod
+    def read(cls, env: str, state_dir: Path = DEFAULT_DIR) -> SandboxState | None:
+        """What the state file says, whether or not that sandbox still runs (for cleaning up after a crash)."""
+        path = cls.path(env, state_dir)
+        return cls(**json.loads(path.read_text())) if path.exists() else None
+
+    @classmethod
     def load(cls, env: str, state_dir: Path = DEFAULT_DIR) -> SandboxState | None:
         """The running sandbox of this environment, or None (no state file, or its server is gone)."""
-        path = cls.path(env, state_dir)
-        if not path.exists():
-            return None
-        state = cls(**json.loads(path.read_text()))
-        return state if _alive(state.moto_pid) else None
+        state = cls.read(env, state_dir)
+        return state if state is not None and _alive(state.moto_pid) else None
 
 
 def _alive(pid: int) -> bool:

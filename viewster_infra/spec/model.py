@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ByteSize, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
+from viewster_infra import nginx_time
+
 _BYTE_SIZE = TypeAdapter(ByteSize)
 
 Key = str  # a spec key, e.g. "backend"; test ids are built from these, never from runtime values
@@ -251,6 +253,89 @@ class Recommendation(Strict):
     text: str
 
 
+class Container(Strict):
+    ecr_repository: Key | None = None  # the image comes from this ecr.repositories entry...
+    image: str | None = None  # ...or is this public image
+    ports: list[str] = Field(min_length=1)  # as `docker ps` shows them: "0.0.0.0:8080->8080/tcp"
+
+    @model_validator(mode="after")
+    def _one_image_source(self) -> Container:
+        if (self.ecr_repository is None) == (self.image is None):
+            raise ValueError("give exactly one of ecr_repository and image")
+        return self
+
+
+class Site(Strict):
+    proxy_pass: str
+    websocket: bool = False
+    proxy_read_timeout: float | None = None  # seconds; written in nginx's units ("86400s", "1d")
+
+    @field_validator("proxy_read_timeout", mode="before")
+    @classmethod
+    def _nginx_time(cls, value: object) -> object:
+        return None if value is None else nginx_time.seconds(value)
+
+
+class Nginx(Strict):
+    listen_ports: list[int]
+    sites: dict[Key, Site]  # route53.records keys
+
+
+class Reach(Strict):
+    port: int
+    role: Key | None = None
+    database: Key | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Reach:
+        if (self.role is None) == (self.database is None):
+            raise ValueError("give exactly one of role and database")
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"{self.role or self.database}-{self.port}"
+
+
+class Redis(Strict):
+    container: str
+    major_version: int
+
+
+class RabbitMq(Strict):
+    container: str
+    major_version: int
+    ports: list[int]
+
+
+class Role(Strict):
+    containers: dict[str, Container] = {}
+    nginx: Nginx | None = None
+    reaches: list[Reach] = []
+    redis: Redis | None = None
+    rabbitmq: RabbitMq | None = None
+
+
+class Hosts(Strict):
+    ssh_user: str
+    use_sudo: bool
+    root_filesystem_max_used_percent: float = Field(gt=0, le=100)
+    roles: dict[Key, Role]
+
+
+class Endpoint(Strict):
+    record: Key
+    path: str
+    status: int | None = None
+
+
+class Endpoints(Strict):
+    health: Endpoint
+    websocket: Endpoint
+    https_redirect: list[Key]
+    certificate_min_days_left: int = Field(ge=0)
+
+
 class EnvironmentSpec(Strict):
     """One environment's whole expected state (common.yaml merged with <env>.yaml)."""
 
@@ -266,6 +351,8 @@ class EnvironmentSpec(Strict):
     lambda_: Lambda = Field(alias="lambda")
     route53: Route53
     ssm: Ssm
+    hosts: Hosts
+    endpoints: Endpoints
     recommendations: dict[Key, Recommendation] = {}
 
     @model_validator(mode="after")
@@ -294,4 +381,21 @@ class EnvironmentSpec(Strict):
                 need(f"sns.topics.{name}.lambda_subscribers", fn, self.lambda_.functions)
         for name, record in self.route53.records.items():
             need(f"route53.records.{name}.points_to", record.points_to, self.ec2.instances)
+        for role_key, role in self.hosts.roles.items():
+            need("hosts.roles", role_key, self.ec2.instances)
+            for name, container in role.containers.items():
+                if container.ecr_repository is not None:
+                    need(f"hosts.roles.{role_key}.containers.{name}", container.ecr_repository, self.ecr.repositories)
+            for site in role.nginx.sites if role.nginx else {}:
+                need(f"hosts.roles.{role_key}.nginx.sites", site, self.route53.records)
+            for reach in role.reaches:
+                if reach.role is not None:
+                    need(f"hosts.roles.{role_key}.reaches", reach.role, self.ec2.instances)
+                else:
+                    need(f"hosts.roles.{role_key}.reaches", reach.database, self.rds.databases)
+            for service in (role.redis, role.rabbitmq):
+                if service is not None:
+                    need(f"hosts.roles.{role_key}", service.container, role.containers)
+        for record in [self.endpoints.health.record, self.endpoints.websocket.record, *self.endpoints.https_redirect]:
+            need("endpoints", record, self.route53.records)
         return self

@@ -1,0 +1,351 @@
+"""The `docker` command on the sandbox's hosts: a stand-in, because no container engine can run on these machines.
+
+Each "container" is a real process started from its image's program (images.py) with its published ports bound
+where Docker would publish them. State lives in /var/lib/docker-standin (private to the host). A container is
+running exactly while its process lives, so stopping it, killing it or breaking it shows in `docker ps` the way it
+would on a real host. Only what the suite and its tests use is implemented; anything else exits 125 saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from viewster_infra.sandbox.hosts import images
+
+STATE = Path("/var/lib/docker-standin")
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        return _unsupported("")
+    command, args = argv[0], argv[1:]
+    handler = COMMANDS.get(command)
+    return handler(args) if handler else _unsupported(command)
+
+
+def _unsupported(command: str) -> int:
+    print(f"docker stand-in: '{command}' is not implemented here (sandbox)", file=sys.stderr)
+    return 125
+
+
+# -- state -------------------------------------------------------------------------------------------------------
+
+
+def _load(name: str) -> dict | None:
+    path = STATE / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _save(container: dict) -> None:
+    STATE.mkdir(parents=True, exist_ok=True)
+    (STATE / f"{container['name']}.json").write_text(json.dumps(container))
+
+
+def _all() -> list[dict]:
+    return sorted((json.loads(p.read_text()) for p in STATE.glob("*.json")), key=lambda c: c["created"])
+
+
+def _alive(container: dict) -> bool:
+    pid = container.get("pid")
+    if not pid:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[0] != "Z" and fields[19] == container["proc_start"]
+
+
+def _find(ref: str) -> dict | None:
+    return _load(ref) or next((c for c in _all() if c["id"].startswith(ref)), None)
+
+
+# -- commands ----------------------------------------------------------------------------------------------------
+
+
+def run(args: list[str]) -> int:
+    name, ports, env, detach = None, [], {}, False
+    rest = list(args)
+    while rest and rest[0].startswith("-"):
+        flag = rest.pop(0)
+        if flag in ("-d", "--detach"):
+            detach = True
+        elif flag == "--name":
+            name = rest.pop(0)
+        elif flag in ("-p", "--publish"):
+            ports.append(_parse_publish(rest.pop(0)))
+        elif flag in ("-e", "--env"):
+            key, _, value = rest.pop(0).partition("=")
+            env[key] = value
+        elif flag == "--restart":
+            rest.pop(0)
+        else:
+            return _unsupported(f"run {flag}")
+    if not rest or not name or not detach:
+        print("docker stand-in: run needs -d, --name and an image", file=sys.stderr)
+        return 125
+    if _load(name) is not None:
+        print(
+            f'docker: Error response from daemon: Conflict. The container name "/{name}" is already in use.',
+            file=sys.stderr,
+        )
+        return 125
+    image = rest[0]
+    container = {
+        "id": os.urandom(32).hex(),
+        "name": name,
+        "image": image,
+        "ports": ports,
+        "env": env,
+        "created": datetime.now(UTC).isoformat(),
+        "restart_count": 0,
+    }
+    _start(container)
+    print(container["id"])
+    return 0
+
+
+def _parse_publish(value: str) -> dict:
+    """-p [ip:]host_port:container_port[/proto]"""
+    spec, _, proto = value.partition("/")
+    parts = spec.split(":")
+    host_ip = parts[0] if len(parts) == 3 else "0.0.0.0"
+    return {"host_ip": host_ip, "host_port": int(parts[-2]), "container_port": int(parts[-1]), "proto": proto or "tcp"}
+
+
+def _start(container: dict) -> None:
+    program = images.program_for(container["image"], container["ports"], container["env"])
+    log = open(STATE / f"{container['name']}.log", "ab")  # noqa: SIM115 - handed to the child process
+    process = subprocess.Popen(
+        program.argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ, **program.env),
+        start_new_session=True,
+        cwd="/",
+    )
+    container["pid"] = process.pid
+    container["proc_start"] = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    container["started"] = datetime.now(UTC).isoformat()
+    container.pop("finished", None)
+    _save(container)
+
+
+def start(args: list[str]) -> int:
+    for ref in args:
+        container = _find(ref)
+        if container is None:
+            return _no_such(ref)
+        if not _alive(container):
+            _start(container)
+        print(ref)
+    return 0
+
+
+def stop(args: list[str]) -> int:
+    for ref in (a for a in args if not a.startswith("-")):
+        container = _find(ref)
+        if container is None:
+            return _no_such(ref)
+        _kill(container)
+        print(ref)
+    return 0
+
+
+def _kill(container: dict) -> None:
+    if _alive(container):
+        os.killpg(container["pid"], signal.SIGTERM)
+        for _ in range(100):
+            if not _alive(container):
+                break
+            time.sleep(0.05)
+        else:
+            os.killpg(container["pid"], signal.SIGKILL)
+    container["finished"] = datetime.now(UTC).isoformat()
+    _save(container)
+
+
+def rm(args: list[str]) -> int:
+    force = any(a in ("-f", "--force") for a in args)
+    for ref in (a for a in args if not a.startswith("-")):
+        container = _find(ref)
+        if container is None:
+            return _no_such(ref)
+        if _alive(container) and not force:
+            print(f"Error response from daemon: cannot remove container {ref}: container is running", file=sys.stderr)
+            return 1
+        _kill(container)
+        (STATE / f"{container['name']}.json").unlink()
+        (STATE / f"{container['name']}.log").unlink(missing_ok=True)
+        print(ref)
+    return 0
+
+
+def rename(args: list[str]) -> int:
+    old, new = args
+    container = _find(old)
+    if container is None:
+        return _no_such(old)
+    (STATE / f"{container['name']}.json").unlink()
+    log = STATE / f"{container['name']}.log"
+    if log.exists():
+        log.rename(STATE / f"{new}.log")
+    container["name"] = new
+    _save(container)
+    return 0
+
+
+def logs(args: list[str]) -> int:
+    tail = None
+    if "--tail" in args:
+        tail = int(args[args.index("--tail") + 1])
+    container = _find(args[-1])
+    if container is None:
+        return _no_such(args[-1])
+    lines = (STATE / f"{container['name']}.log").read_text(errors="replace").splitlines()
+    print("\n".join(lines[-tail:] if tail is not None else lines))
+    return 0
+
+
+def exec_(args: list[str]) -> int:
+    rest = [a for a in args if a not in ("-i", "-t", "-it", "-ti")]
+    container = _find(rest[0])
+    if container is None:
+        return _no_such(rest[0])
+    if not _alive(container):
+        print(f"Error response from daemon: container {rest[0]} is not running", file=sys.stderr)
+        return 1
+    return subprocess.run(rest[1:]).returncode
+
+
+def inspect(args: list[str]) -> int:
+    refs = [a for a in args if not a.startswith("-")]
+    found, missing = [], []
+    for ref in refs:
+        container = _find(ref)
+        (found if container else missing).append(container or ref)
+    print(json.dumps([_inspect(c) for c in found], indent=4))
+    for ref in missing:
+        print(f"Error: No such object: {ref}", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def _inspect(container: dict) -> dict:
+    running = _alive(container)
+    ports = {}
+    for p in container["ports"]:
+        ports.setdefault(f"{p['container_port']}/{p['proto']}", []).append(
+            {"HostIp": p["host_ip"], "HostPort": str(p["host_port"])}
+        )
+    return {
+        "Id": container["id"],
+        "Created": container["created"],
+        "Name": f"/{container['name']}",
+        "RestartCount": container["restart_count"],
+        "State": {
+            "Status": "running" if running else "exited",
+            "Running": running,
+            "Restarting": False,
+            "Pid": container["pid"] if running else 0,
+            "ExitCode": 0 if running else 137,
+            "StartedAt": container.get("started"),
+            "FinishedAt": container.get("finished", "0001-01-01T00:00:00Z"),
+        },
+        "Config": {"Image": container["image"], "Env": [f"{k}={v}" for k, v in container["env"].items()]},
+        "HostConfig": {"PortBindings": ports},
+        "NetworkSettings": {"Ports": ports if running else {}},
+    }
+
+
+def ps(args: list[str]) -> int:
+    show_all = any(a in ("-a", "--all") for a in args)
+    quiet = any(a in ("-q", "--quiet") for a in args)
+    template = args[args.index("--format") + 1] if "--format" in args else None
+    filters = [args[i + 1] for i, a in enumerate(args) if a in ("-f", "--filter")]
+    rows = []
+    for container in _all():
+        running = _alive(container)
+        if not (running or show_all) or not all(_matches(container, running, f) for f in filters):
+            continue
+        rows.append(_ps_row(container, running))
+    if quiet:
+        print("\n".join(r["ID"] for r in rows))
+        return 0
+    template = template or "table {{.ID}}\t{{.Image}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+    table = template.startswith("table ")
+    body = template.removeprefix("table ")
+    if table:
+        print(_render(body, {k: k.upper() for k in ("ID", "Image", "Status", "Ports", "Names")}))
+    for row in rows:
+        print(_render(body, row))
+    return 0
+
+
+def _matches(container: dict, running: bool, condition: str) -> bool:
+    key, _, value = condition.partition("=")
+    if key == "name":
+        return re.search(value, container["name"]) is not None
+    if key == "status":
+        return ("running" if running else "exited") == value
+    return True
+
+
+def _ps_row(container: dict, running: bool) -> dict:
+    since = datetime.fromisoformat(container["started" if running else "finished"])
+    age = _age(datetime.now(UTC) - since)
+    ports = ", ".join(
+        f"{p['host_ip']}:{p['host_port']}->{p['container_port']}/{p['proto']}" for p in container["ports"]
+    )
+    return {
+        "ID": container["id"][:12],
+        "Image": container["image"],
+        "Status": f"Up {age}" if running else f"Exited (137) {age} ago",
+        "Ports": ports if running else "",
+        "Names": container["name"],
+    }
+
+
+def _age(delta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{max(seconds, 1)} seconds"
+    if seconds < 3600:
+        return f"{seconds // 60} minutes"
+    return f"{seconds // 3600} hours"
+
+
+def _render(template: str, row: dict) -> str:
+    text = template.replace("\\t", "\t")
+    return re.sub(r"\{\{\s*\.(\w+)\s*\}\}", lambda m: str(row.get(m.group(1), "")), text)
+
+
+def _no_such(ref: str) -> int:
+    print(f"Error response from daemon: No such container: {ref}", file=sys.stderr)
+    return 1
+
+
+COMMANDS = {
+    "run": run,
+    "start": start,
+    "stop": stop,
+    "kill": stop,
+    "rm": rm,
+    "rename": rename,
+    "logs": logs,
+    "exec": exec_,
+    "inspect": inspect,
+    "ps": ps,
+}
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,128 @@
+"""PID 1 of a sandbox host (inside its own network, PID, mount and UTS namespaces).
+
+Gives the host private /run, /tmp, /var/log and service state, binds its own /etc/nginx, /etc/hosts and
+/etc/hostname, puts the `docker` stand-in first on PATH, starts nginx and the containers, then becomes sshd.
+The database host becomes PostgreSQL instead.
+
+    python -m viewster_infra.sandbox.hosts.init HOST_DIR
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+# Not /tmp: the sandbox's own files (host directories, keys) may live there, as the unit tests' do.
+PRIVATE_DIRS = ["/run", "/var/log", "/var/lib/docker-standin", "/var/lib/nginx", "/usr/local/sbin"]
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def sh(*argv: str, **kwargs) -> None:
+    subprocess.run(argv, check=True, **kwargs)
+
+
+def private_filesystem(host_dir: Path) -> None:
+    for directory in PRIVATE_DIRS:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        sh("mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", directory)
+    for entry in sorted((host_dir / "etc").iterdir()):
+        target = Path("/etc") / entry.name
+        if target.exists():
+            sh("mount", "--bind", str(entry), str(target))
+    socket.sethostname((host_dir / "etc" / "hostname").read_text().strip())
+    for directory in ("/var/log/nginx", "/run/sshd", "/var/lib/nginx/body"):
+        Path(directory).mkdir(parents=True, exist_ok=True)
+
+
+def docker_standin(config: dict) -> None:
+    shim = Path("/usr/local/sbin/docker")
+    shim.write_text(
+        "#!/bin/sh\n"
+        "# Sandbox stand-in for docker: containers are real processes (see docker_standin.py)\n"
+        f'PYTHONPATH={config["root"]} exec {config["python"]} -m viewster_infra.sandbox.hosts.docker_standin "$@"\n'
+    )
+    shim.chmod(0o755)
+
+
+def start_containers(config: dict) -> None:
+    for container in config["containers"]:
+        argv = ["docker", "run", "-d", "--name", container["name"]]
+        for publish in container["publish"]:
+            argv += ["-p", publish]
+        for key, value in container["env"].items():
+            argv += ["-e", f"{key}={value}"]
+        sh(*argv, container["image"], stdout=subprocess.DEVNULL, env=dict(os.environ, PATH=_path()))
+
+
+def _path() -> str:
+    return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def become_postgres(address: str) -> None:
+    data = Path("/var/lib/docker-standin/postgres")
+    data.mkdir(parents=True)
+    Path("/run/postgresql").mkdir()
+    for path in (data, Path("/run/postgresql")):
+        os.chown(path, _uid("postgres"), _gid("postgres"))
+    sh(
+        "runuser",
+        "-u",
+        "postgres",
+        "--",
+        str(POSTGRES_BIN / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "viewster",
+        "--auth=trust",
+        stdout=subprocess.DEVNULL,
+    )
+    os.execvp(
+        "runuser",
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            str(POSTGRES_BIN / "postgres"),
+            "-D",
+            str(data),
+            "-c",
+            f"listen_addresses={address}",
+            "-c",
+            "unix_socket_directories=/run/postgresql",
+        ],
+    )
+
+
+def _uid(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_uid
+
+
+def _gid(group: str) -> int:
+    import grp
+
+    return grp.getgrnam(group).gr_gid
+
+
+def main(host_dir: Path) -> None:
+    config = json.loads((host_dir / "host.json").read_text())
+    private_filesystem(host_dir)
+    if config["name"] == "database":
+        become_postgres(config["address"])
+    os.environ["PATH"] = _path()
+    docker_standin(config)
+    if config["nginx"]:
+        sh("nginx")
+    start_containers(config)
+    os.execv("/usr/sbin/sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", str(host_dir / "sshd_config")])
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

@@ -1,0 +1,167 @@
+"""Brings one environment's hosts up and down. Needs Linux, root and the Debian packages (make host-packages)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+from filelock import FileLock
+
+from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
+from viewster_infra.sandbox.hosts import layout, network, render, tls
+from viewster_infra.sandbox.moto_server import SandboxError
+from viewster_infra.spec.model import EnvironmentSpec
+
+REQUIRED_COMMANDS = [
+    "ip",
+    "unshare",
+    "runuser",
+    "ssh",
+    "ssh-keygen",
+    "/usr/sbin/sshd",
+    "nginx",
+    "redis-server",
+    "/usr/lib/rabbitmq/bin/rabbitmq-server",
+    "/usr/lib/postgresql/15/bin/postgres",
+]
+READY_TIMEOUT_SECONDS = 60
+MAX_SLOTS = 250
+SLOT_LOCK = "/tmp/viewster-sandbox-slots.lock"
+
+
+def unavailable_reason() -> str | None:
+    """Why hosts cannot run here, in one line; None when they can."""
+    if not sys.platform.startswith("linux"):
+        return "replica hosts need Linux network namespaces"
+    if os.geteuid() != 0:
+        return "replica hosts need root (network namespaces, mounts)"
+    missing = [c for c in REQUIRED_COMMANDS if shutil.which(c) is None]
+    if missing:
+        return f"replica hosts need Debian packages not installed here ({', '.join(missing)}): run `make host-packages`"
+    return None
+
+
+def allocate_slot() -> int:
+    """Take the lowest free slot by creating its bridge (under a machine-wide lock)."""
+    with FileLock(SLOT_LOCK):
+        for index in range(1, MAX_SLOTS + 1):
+            bridge = layout.bridge_name(index)
+            if network.ip("link", "show", bridge, check=False).returncode != 0:
+                network.bridge_up(bridge, layout.gateway_address(index))
+                return index
+    raise SandboxError(f"no free sandbox slot: {MAX_SLOTS} sandboxes already run (`ip link show type bridge`)")
+
+
+def up(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint_url: str) -> dict:
+    """Bring up the hosts of `env` in slot `index` (its bridge already made by allocate_slot)."""
+    roles = list(spec.hosts.roles)
+    places = layout.places(env, index, roles)
+    bridge = layout.bridge_name(index)
+    shutil.rmtree(env_dir, ignore_errors=True)
+    tls.create_ca(env_dir / "ca")
+
+    repository_uris, database_endpoint = _from_aws(endpoint_url, spec)
+    names = {record.name: places[record.points_to].address for record in spec.route53.records.values()}
+    names[database_endpoint] = places["database"].address
+    processes = {}
+    for place in places.values():
+        host_dir = render.host_files(env_dir, spec, place, places, names, repository_uris, database_endpoint)
+        network.netns_up(place, bridge)
+        processes[place.name] = _start(place, host_dir)
+    ssh = render.client_files(env_dir, env, places, roles)
+    _wait_ready(places, spec)
+    return {
+        "bridge": bridge,
+        "ssh_config": ssh["ssh_config"],
+        "known_hosts": ssh["known_hosts"],
+        "identity_file": ssh["identity"],
+        "ca_bundle": str(env_dir / "ca" / "ca.pem"),
+        "names": names,
+        "hosts": {
+            name: {
+                "address": place.address,
+                "ssh_alias": f"{env}-{name}" if name in roles else None,
+                "netns": place.netns,
+                "pid": processes[name],
+                "dir": str(env_dir / "hosts" / name),
+            }
+            for name, place in places.items()
+        },
+    }
+
+
+def down(env: str, index: int, env_dir: Path) -> None:
+    """Stop every host of `env` in slot `index`, found by name: also those of a crashed or killed run."""
+    network.remove(network.namespaces_with_prefix(layout.netns_prefix(index, env)), layout.bridge_name(index))
+    shutil.rmtree(env_dir, ignore_errors=True)
+
+
+def _from_aws(endpoint_url: str, spec: EnvironmentSpec) -> tuple[dict[str, str], str]:
+    """Image repository URIs and the RDS endpoint's name, as the seeded sandbox reports them."""
+    session = boto3.Session(region_name=spec.aws.region, **SANDBOX_CREDENTIALS)
+    ecr = session.client("ecr", endpoint_url=endpoint_url)
+    uris = {r["repositoryName"]: r["repositoryUri"] for r in ecr.describe_repositories()["repositories"]}
+    rds = session.client("rds", endpoint_url=endpoint_url)
+    database = spec.rds.databases[next(iter(spec.rds.databases))]
+    endpoint = rds.describe_db_instances(DBInstanceIdentifier=database.identifier)["DBInstances"][0]["Endpoint"]
+    return {key: uris[repo.name] for key, repo in spec.ecr.repositories.items()}, endpoint["Address"]
+
+
+def _start(place: layout.HostPlace, host_dir: Path) -> int:
+    log = open(host_dir / "init.log", "ab")  # noqa: SIM115 - handed to the host's init
+    process = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            place.netns,
+            "unshare",
+            "--uts",
+            "--pid",
+            "--mount",
+            "--fork",
+            "--mount-proc",
+            sys.executable,
+            "-m",
+            "viewster_infra.sandbox.hosts.init",
+            str(host_dir),
+        ],
+        stdout=log,
+        stderr=log,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=render.ROOT,
+        env=dict(os.environ, PYTHONPATH=str(render.ROOT)),
+    )
+    return process.pid
+
+
+def _wait_ready(places: dict[str, layout.HostPlace], spec: EnvironmentSpec) -> None:
+    """Every host's sshd and every published port answering (RabbitMQ takes a few seconds to boot)."""
+    wanted = [(places["database"].address, 5432)]
+    for role_name, role in spec.hosts.roles.items():
+        address = places[role_name].address
+        wanted.append((address, 22))
+        wanted += [(address, port) for port in (role.nginx.listen_ports if role.nginx else [])]
+        for container in role.containers.values():
+            wanted += [(address, int(p.split("->")[0].rsplit(":", 1)[1])) for p in container.ports]
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    for address, port in wanted:
+        while not _answers(address, port):
+            if time.monotonic() > deadline:
+                raise SandboxError(f"host {address} did not answer on port {port} within {READY_TIMEOUT_SECONDS}s")
+            time.sleep(0.2)
+
+
+def _answers(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False

@@ -12,8 +12,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from viewster_infra import endpoints
 from viewster_infra.aws.reader import AwsReader, AwsSetupError, Target, choose_target
 from viewster_infra.aws.snapshot import AwsSnapshot
+from viewster_infra.factstore import Facts, FactStore
+from viewster_infra.hosts.gather import HostAccess, HostSnapshot
 from viewster_infra.sandbox import lifecycle
 from viewster_infra.sandbox.moto_server import SandboxError
 from viewster_infra.spec.loader import LoadedSpec, SpecError, environments, load
@@ -36,6 +39,9 @@ class RunInputs:
     run_dir: str
     started_at: float
     sandbox_started_by_run: bool
+    host_access: dict
+    names: dict | None = None  # sandbox: name -> address, instead of DNS
+    ca_bundle: str | None = None  # sandbox: the CA its certificates chain to
 
     def target(self) -> Target:
         return Target(region=self.region, profile=self.profile, endpoint_url=self.endpoint_url)
@@ -46,6 +52,7 @@ class RunContext:
     inputs: RunInputs
     loaded: LoadedSpec
     snapshot: AwsSnapshot
+    hosts: HostSnapshot
 
     @property
     def env(self) -> str:
@@ -66,8 +73,21 @@ class RunContext:
     @classmethod
     def rebuild(cls, inputs: RunInputs) -> RunContext:
         loaded = load(Path(inputs.spec_dir), inputs.env)
-        snapshot = AwsSnapshot(Path(inputs.run_dir), loaded.spec, lambda: AwsReader(inputs.target()))
-        return cls(inputs=inputs, loaded=loaded, snapshot=snapshot)
+        return cls.assemble(inputs, loaded, lambda: AwsReader(inputs.target()))
+
+    @classmethod
+    def assemble(cls, inputs: RunInputs, loaded: LoadedSpec, make_reader) -> RunContext:
+        store = FactStore(Path(inputs.run_dir))
+        snapshot = AwsSnapshot(store, loaded.spec, make_reader)
+        hosts = HostSnapshot(store, loaded.spec, HostAccess(**inputs.host_access), snapshot)
+        return cls(inputs=inputs, loaded=loaded, snapshot=snapshot, hosts=hosts)
+
+    def endpoint_facts(self) -> Facts:
+        """What the environment serves, probed from outside once per run (see endpoints.py)."""
+        return self.snapshot.store.get(
+            "endpoints",
+            lambda: Facts("endpoints", endpoints.probe_all(self.spec, self.inputs.names, self.inputs.ca_bundle)),
+        )
 
     def as_worker_input(self) -> dict:
         return asdict(self.inputs)
@@ -81,6 +101,9 @@ def start_run(
     region_option: str | None,
     sandbox: bool,
     sandbox_dir: Path,
+    ssh_config: str | None = None,
+    ssh_identity_file: str | None = None,
+    ssh_user: str | None = None,
 ) -> RunContext:
     known = environments(spec_dir)
     if not known:
@@ -96,13 +119,21 @@ def start_run(
     spec = loaded.spec
     region = region_option or spec.aws.region
 
-    sandbox_started = False
+    sandbox_started, names, ca_bundle = False, None, None
+    access = HostAccess(
+        env=env,
+        user=ssh_user or spec.hosts.ssh_user,
+        use_sudo=spec.hosts.use_sudo,
+        ssh_config=ssh_config,
+        identity_file=ssh_identity_file,
+    )
     if sandbox:
         try:
             state, sandbox_started = lifecycle.ensure_up(env, spec_dir, sandbox_dir)
         except SandboxError as exc:
             raise RunSetupError(f"sandbox: {exc}") from None
         target = Target(region=state.region, endpoint_url=state.aws_endpoint_url)
+        access, names, ca_bundle = _sandbox_hosts(env, state)
     else:
         target = choose_target(region, profile_option, spec.aws.profile)
 
@@ -131,7 +162,26 @@ def start_run(
         run_dir=tempfile.mkdtemp(prefix=f"viewster-{env}-"),
         started_at=time.time(),
         sandbox_started_by_run=sandbox_started,
+        host_access=asdict(access),
+        names=names,
+        ca_bundle=ca_bundle,
     )
-    snapshot = AwsSnapshot(Path(inputs.run_dir), spec, lambda: reader)
-    snapshot.record("sts", {"account_id": account_id}, reader.calls)  # the one call that proved the credentials
-    return RunContext(inputs=inputs, loaded=loaded, snapshot=snapshot)
+    context = RunContext.assemble(inputs, loaded, lambda: reader)
+    context.snapshot.record("sts", {"account_id": account_id}, reader.calls)  # the call that proved the credentials
+    return context
+
+
+def _sandbox_hosts(env: str, state) -> tuple[HostAccess, dict | None, str | None]:
+    """In the sandbox, hosts are reached only at the addresses its state names, never at an address from AWS."""
+    if state.hosts is None:
+        return HostAccess(env=env, user="root", use_sudo=False, unavailable=state.hosts_unavailable), None, None
+    hosts = state.hosts
+    sandbox_hosts = {
+        role: {"address": host["address"], "ssh_alias": host["ssh_alias"]}
+        for role, host in hosts["hosts"].items()
+        if host["ssh_alias"]
+    }
+    access = HostAccess(
+        env=env, user="root", use_sudo=False, ssh_config=hosts["ssh_config"], sandbox_hosts=sandbox_hosts
+    )
+    return access, hosts["names"], hosts["ca_bundle"]

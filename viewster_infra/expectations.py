@@ -49,6 +49,46 @@ def _ingress_rules(spec: EnvironmentSpec) -> dict[str, Expected]:
     }
 
 
+@dataclass(frozen=True)
+class OnHost(Generic[T]):
+    role: str
+    name: str
+    spec: T
+
+
+def _on_hosts(kind: str, entries_of: Callable[[Any], dict[str, Any]]) -> Callable[[EnvironmentSpec], dict]:
+    """Entries found inside each role's spec (containers, sites...), keyed "<role>-<name>"."""
+
+    def entries(spec: EnvironmentSpec) -> dict[str, Expected]:
+        found = {}
+        for role_key, role in spec.hosts.roles.items():
+            for name, item in entries_of(role).items():
+                found[f"{role_key}-{name}"] = Expected(name, OnHost(role_key, name, item), f"{role_key} {kind} {name}")
+        return found
+
+    return entries
+
+
+def _roles_with(attribute: str, kind: str) -> Callable[[EnvironmentSpec], dict]:
+    return lambda s: {
+        key: Expected(key, OnHost(key, key, getattr(role, attribute)), f"{key} {kind}")
+        for key, role in s.hosts.roles.items()
+        if getattr(role, attribute)
+    }
+
+
+def _sites(spec: EnvironmentSpec, keep: Callable[[Any], bool] = lambda site: True) -> dict[str, Expected]:
+    found = {}
+    for role_key, role in spec.hosts.roles.items():
+        for key, site in (role.nginx.sites if role.nginx else {}).items():
+            if keep(site):
+                name = spec.route53.records[key].name
+                found[f"{role_key}-{key}"] = Expected(
+                    key, OnHost(role_key, name, site), f"{role_key} nginx site {name}"
+                )
+    return found
+
+
 # fixture name -> the spec entries it runs over
 PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
     "vpc": lambda s: {"vpc": Expected("vpc", s.vpc, f"vpc {s.vpc.tags.get('Name', 'vpc')}")},
@@ -64,6 +104,21 @@ PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
     "function": lambda s: _named("lambda function", s.lambda_.functions, _by_attr("name")),
     "record": lambda s: _named("route53 record", s.route53.records, lambda k, w: f"{w.type} {w.name}"),
     "parameter": lambda s: _named("ssm parameter", s.ssm.parameters, _by_attr("name")),
+    "server": lambda s: {k: Expected(k, OnHost(k, k, r), f"host {k}") for k, r in s.hosts.roles.items()},
+    "container": _on_hosts("container", lambda role: role.containers),
+    "reach": _on_hosts("reach", lambda role: {r.key: r for r in role.reaches}),
+    "nginx": _roles_with("nginx", "nginx"),
+    "redis": _roles_with("redis", "redis"),
+    "rabbitmq": _roles_with("rabbitmq", "rabbitmq"),
+    "site": _sites,
+    "websocket_site": lambda s: _sites(s, lambda site: site.websocket),
+    "timeout_site": lambda s: _sites(s, lambda site: site.proxy_read_timeout is not None),
+    "served_name": lambda s: _named("https", s.route53.records, lambda k, w: w.name),
+    "redirected_name": lambda s: {
+        k: v
+        for k, v in _named("http", s.route53.records, lambda k, w: w.name).items()
+        if k in s.endpoints.https_redirect
+    },
 }
 
 

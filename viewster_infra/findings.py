@@ -6,11 +6,18 @@ the JUnit XML, whoever wrote the check.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import pytest
 
+from viewster_infra.redact import redact
+
 T = TypeVar("T")
+Evidence = tuple[str, str]  # (title, text): what a person would look at next, e.g. ("docker logs backend-blue", ...)
+
+# The running test, so that a failing check can attach its evidence to the report (set by the plugin).
+current_test: ContextVar[pytest.Item | None] = ContextVar("current_test", default=None)
 
 
 def show(value: Any) -> str:
@@ -28,15 +35,19 @@ def show(value: Any) -> str:
     return repr(value)
 
 
-def drift(resource: str, message: str) -> None:
-    """Fail the current check with one line and no traceback: the line is the finding."""
+def drift(resource: str, message: str, evidence: Evidence | None = None) -> None:
+    """Fail the current check with one line and no traceback: the line is the finding. Evidence, secrets
+    redacted, goes into the report beside it."""
+    item = current_test.get()
+    if evidence is not None and item is not None and evidence[1].strip():
+        item.add_report_section("call", f"evidence: {evidence[0]}", redact(evidence[1]))
     pytest.fail(f"{resource}: {message}", pytrace=False)
 
 
-def expect(resource: str, prop: str, expected: Any, found: Any) -> None:
+def expect(resource: str, prop: str, expected: Any, found: Any, evidence: Evidence | None = None) -> None:
     """Pass when found equals expected in meaning (70 == 70.0, sets unordered); else one line of drift."""
     if found != expected:
-        drift(resource, f"{prop} expected {show(expected)}, found {show(found)}")
+        drift(resource, f"{prop} expected {show(expected)}, found {show(found)}", evidence)
 
 
 def expect_includes(resource: str, prop: str, expected_member: Any, found: Any) -> None:

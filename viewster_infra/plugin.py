@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from viewster_infra import expectations, reporting
+from viewster_infra import expectations, findings, reporting
 from viewster_infra.context import RunContext, RunInputs, RunSetupError, start_run
 from viewster_infra.findings import drift
 from viewster_infra.sandbox import lifecycle
@@ -30,6 +30,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="check the local sandbox instead of AWS (started for the run if not running)",
     )
+    group.addoption("--ssh-user", help="SSH user for the hosts (default: the spec's hosts.ssh_user)")
     group.addoption("--spec-dir", type=Path, help="directory of the spec files (default: <rootdir>/specs)")
     group.addoption("--sandbox-dir", type=Path, help="sandbox state directory (default: <rootdir>/.sandbox)")
     group.addoption(
@@ -54,6 +55,9 @@ def pytest_configure(config: pytest.Config) -> None:
             region_option=config.getoption("aws_region"),
             sandbox=config.getoption("sandbox"),
             sandbox_dir=config.getoption("sandbox_dir") or root / ".sandbox",
+            ssh_config=config.getoption("ssh_config"),  # --ssh-config and --ssh-identity-file are testinfra's
+            ssh_identity_file=config.getoption("ssh_identity_file"),
+            ssh_user=config.getoption("ssh_user"),
         )
     except RunSetupError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -119,6 +123,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     context = config.stash.get(CONTEXT, None)
     if context is None or hasattr(config, "workerinput"):
         return
+    context.hosts.close()
     if context.inputs.sandbox_started_by_run:
         lifecycle.down(context.env, config.getoption("sandbox_dir") or config.rootpath / ".sandbox")
     shutil.rmtree(context.run_dir, ignore_errors=True)
@@ -135,6 +140,14 @@ class AwsFacts:
         if found.error is not None:
             drift(service, found.error)
         return found.data
+
+
+@pytest.fixture(autouse=True)
+def _current_test(request: pytest.FixtureRequest):
+    """Lets a failing check attach evidence to its own report (findings.drift)."""
+    token = findings.current_test.set(request.node)
+    yield
+    findings.current_test.reset(token)
 
 
 @pytest.fixture(scope="session")
@@ -156,6 +169,50 @@ def spec(run: RunContext):
 def aws(run: RunContext) -> AwsFacts:
     """AWS facts, gathered once per service per run and shared across xdist workers."""
     return AwsFacts(run)
+
+
+class HostFacts:
+    """What host checks read: `hosts.facts("backend")` is that host's probe, run once per run over SSH."""
+
+    def __init__(self, context: RunContext) -> None:
+        self._hosts = context.hosts
+
+    def facts(self, role: str) -> dict:
+        if self._hosts.unavailable is not None:
+            pytest.skip(f"no replica hosts in this sandbox: {self._hosts.unavailable}")
+        found = self._hosts.facts(role)
+        if found.error is not None:
+            drift(f"host {role}", f"unreachable: {found.error}")
+        return found.data
+
+
+@pytest.fixture(scope="session")
+def hosts(run: RunContext) -> HostFacts:
+    """Host facts, gathered once per run (one SSH command per host, hosts in parallel)."""
+    return HostFacts(run)
+
+
+class EndpointFacts:
+    """What checks of the live endpoints read: probed once per run from outside, as a client would."""
+
+    def __init__(self, context: RunContext) -> None:
+        self._context = context
+
+    def facts(self) -> dict:
+        if self._context.inputs.endpoint_url and self._context.inputs.names is None:
+            pytest.skip(f"no replica hosts in this sandbox: {self._context.hosts.unavailable}")
+        return self._context.endpoint_facts().data
+
+
+@pytest.fixture(scope="session")
+def endpoints(run: RunContext) -> EndpointFacts:
+    return EndpointFacts(run)
+
+
+@pytest.fixture(scope="session")
+def role_host(run: RunContext):
+    """role -> a testinfra host on the run's SSH connection, for incident tests: `role_host("backend").file(...)`."""
+    return run.hosts.testinfra_host
 
 
 def _runs_checks(config: pytest.Config) -> bool:

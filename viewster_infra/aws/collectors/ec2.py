@@ -68,6 +68,7 @@ def _instance_facts(inst: dict, volumes: dict[str, dict], addresses: list[dict])
         "instance_type": inst["InstanceType"],
         "state": inst["State"]["Name"],
         "subnet_id": inst.get("SubnetId"),
+        "private_ip": inst.get("PrivateIpAddress"),
         "security_group_ids": sorted(g["GroupId"] for g in inst.get("SecurityGroups", [])),
         "root_volume": {"size_gib": root["Size"], "type": root["VolumeType"]} if root else None,
         "elastic_ip": address["PublicIp"] if address else None,

@@ -29,5 +29,6 @@ def _facts(db: dict | None) -> dict | None:
         "max_allocated_storage_gib": db.get("MaxAllocatedStorage"),
         "publicly_accessible": db["PubliclyAccessible"],
         "backup_retention_days": db["BackupRetentionPeriod"],
+        "endpoint": (db.get("Endpoint") or {}).get("Address"),
         "security_group_ids": sorted(g["VpcSecurityGroupId"] for g in db.get("VpcSecurityGroups", [])),
     }

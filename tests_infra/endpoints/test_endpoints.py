@@ -1,0 +1,47 @@
+"""헬스 체크 패턴, from outside as a client: /health answers, http redirects to https, every name's certificate is
+valid for it and not about to expire, and a WebSocket upgrade reaches the backend through nginx."""
+
+from viewster_infra.findings import drift, expect
+
+REDIRECTS = {301, 302, 307, 308}
+
+
+def test_endpoint_health(spec, endpoints):
+    found = endpoints.facts()["health"]
+    if found["error"]:
+        drift(f"GET {found['url']}", f"no answer: {found['error']}")
+    expect(f"GET {found['url']}", "status", spec.endpoints.health.status, found["status"])
+
+
+def test_endpoint_http_redirects_to_https(redirected_name, endpoints):
+    found = endpoints.facts()["redirects"][redirected_name.key]
+    resource = f"GET http://{redirected_name.label.split()[-1]}/"
+    if found["error"]:
+        drift(resource, f"no answer: {found['error']}")
+    if found["status"] not in REDIRECTS:
+        drift(
+            resource, f"status expected a redirect ({', '.join(map(str, sorted(REDIRECTS)))}), found {found['status']}"
+        )
+    location = found["location"] or ""
+    expected = f"https://{redirected_name.want.name}/"
+    expect(resource, "redirect target", expected, location[: len(expected)])
+
+
+def test_endpoint_certificate_valid(served_name, endpoints):
+    found = endpoints.facts()["certificates"][served_name.key]
+    if not found["valid"]:
+        drift(served_name.label, f"TLS certificate not valid: {found['error']}")
+
+
+def test_endpoint_certificate_not_expiring(served_name, spec, endpoints):
+    found = endpoints.facts()["certificates"][served_name.key]
+    minimum = spec.endpoints.certificate_min_days_left
+    if found["days_left"] is None or found["days_left"] < minimum:
+        drift(served_name.label, f"TLS certificate days left expected at least {minimum}, found {found['days_left']}")
+
+
+def test_endpoint_websocket_upgrade(endpoints):
+    found = endpoints.facts()["websocket"]
+    if found["error"]:
+        drift(f"WebSocket {found['url']}", f"handshake failed: {found['error']}")
+    expect(f"WebSocket {found['url']}", "handshake status", 101, found["status"])

@@ -1,0 +1,39 @@
+"""아키텍처, 점검 절차 3 and Backend 서비스 확인: each container runs, published where the guide says, from the
+environment's own image. A failure carries the container's last log lines as evidence."""
+
+from viewster_infra.findings import expect, require
+
+
+def _container(container, hosts):
+    facts = hosts.facts(container.want.role)
+    found = require(container.label, facts["containers"][container.key], "no container of that name (docker inspect)")
+    return facts, found
+
+
+def test_container_running(container, hosts):
+    facts, found = _container(container, hosts)
+    evidence = (f"docker logs --tail 20 {container.key}", facts["logs"][container.key])
+    expect(container.label, "state", "running", found["status"], evidence=evidence)
+
+
+def test_container_published_ports(container, hosts):
+    _, found = _container(container, hosts)
+    expect(container.label, "published ports", set(container.want.spec.ports), set(found["ports"]))
+
+
+def test_container_image(container, aws, hosts):
+    _, found = _container(container, hosts)
+    want = container.want.spec
+    if want.image is not None:
+        expect(container.label, "image", want.image, found["image"])
+        return
+    repositories = aws.facts("ecr")["repositories"]
+    repository = require(f"ecr repository {want.ecr_repository}", repositories[want.ecr_repository], "not found")
+    expect(container.label, "image repository", repository["uri"], _without_tag(found["image"]))
+
+
+def _without_tag(image: str) -> str:
+    """registry/name:tag or registry/name@digest -> registry/name (a registry's :port is kept)."""
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]

@@ -1,0 +1,104 @@
+"""What the environment serves, seen from outside as a client sees it: /health, the http->https redirect, each
+name's TLS certificate, a WebSocket upgrade. Probed once per run.
+
+Names resolve through DNS against the real estate. In the sandbox they resolve only through the sandbox's own name
+map (nothing else is reachable, and an address from AWS data is never dialled); TLS is then verified against the
+sandbox's CA. urllib3 (requests' own engine) is used directly because it lets the connection go to a mapped
+address while TLS verification and the Host header keep the real name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import ssl
+
+import urllib3
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from viewster_infra.spec.model import EnvironmentSpec
+
+TIMEOUT_SECONDS = 5
+
+
+class Resolver:
+    def __init__(self, names: dict[str, str] | None) -> None:
+        self._names = names  # None: DNS
+
+    def address(self, name: str) -> str:
+        if self._names is None:
+            return socket.getaddrinfo(name, 443, type=socket.SOCK_STREAM)[0][4][0]
+        if name not in self._names:
+            raise LookupError(f"{name} is not in the sandbox's name map")
+        return self._names[name]
+
+
+def probe_all(spec: EnvironmentSpec, names: dict[str, str] | None, ca_bundle: str | None) -> dict:
+    resolver = Resolver(names)
+    tls = ssl.create_default_context(cafile=ca_bundle)
+    records = spec.route53.records
+    health, websocket = spec.endpoints.health, spec.endpoints.websocket
+    return {
+        "certificates": {key: _certificate(resolver, tls, record.name) for key, record in records.items()},
+        "redirects": {key: _redirect(resolver, records[key].name) for key in spec.endpoints.https_redirect},
+        "health": _status(resolver, ca_bundle, records[health.record].name, health.path),
+        "websocket": _websocket(resolver, tls, records[websocket.record].name, websocket.path),
+    }
+
+
+def _failure(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def _certificate(resolver: Resolver, tls: ssl.SSLContext, name: str) -> dict:
+    """Verified chain and name, and days until expiry; or why the handshake failed."""
+    try:
+        with socket.create_connection((resolver.address(name), 443), timeout=TIMEOUT_SECONDS) as raw:
+            with tls.wrap_socket(raw, server_hostname=name) as wrapped:
+                cert = wrapped.getpeercert()
+    except (OSError, LookupError) as exc:
+        return {"valid": False, "error": _failure(exc), "days_left": None}
+    expires = dt.datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), dt.UTC)
+    days_left = (expires - dt.datetime.now(dt.UTC)).total_seconds() / 86400
+    return {"valid": True, "error": None, "days_left": round(days_left, 1), "not_after": expires.isoformat()}
+
+
+def _redirect(resolver: Resolver, name: str) -> dict:
+    try:
+        pool = urllib3.HTTPConnectionPool(resolver.address(name), 80, timeout=TIMEOUT_SECONDS, retries=False)
+        response = pool.request("GET", "/", headers={"Host": name}, redirect=False)
+    except (urllib3.exceptions.HTTPError, LookupError, OSError) as exc:
+        return {"status": None, "location": None, "error": _failure(exc)}
+    return {"status": response.status, "location": response.headers.get("Location"), "error": None}
+
+
+def _status(resolver: Resolver, ca_bundle: str | None, name: str, path: str) -> dict:
+    try:
+        pool = urllib3.HTTPSConnectionPool(
+            resolver.address(name),
+            443,
+            timeout=TIMEOUT_SECONDS,
+            retries=False,
+            server_hostname=name,
+            assert_hostname=name,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=ca_bundle,
+        )
+        response = pool.request("GET", path, headers={"Host": name}, redirect=False)
+    except (urllib3.exceptions.HTTPError, LookupError, OSError) as exc:
+        return {"url": f"https://{name}{path}", "status": None, "error": _failure(exc)}
+    return {"url": f"https://{name}{path}", "status": response.status, "error": None}
+
+
+def _websocket(resolver: Resolver, tls: ssl.SSLContext, name: str, path: str) -> dict:
+    url = f"wss://{name}{path}"
+    try:
+        raw = socket.create_connection((resolver.address(name), 443), timeout=TIMEOUT_SECONDS)
+        with connect(url, sock=raw, ssl=tls, server_hostname=name, open_timeout=TIMEOUT_SECONDS) as websocket:
+            status = websocket.response.status_code
+    except InvalidStatus as exc:
+        return {"url": url, "status": exc.response.status_code, "error": None}
+    except (OSError, LookupError, Exception) as exc:  # noqa: BLE001 - any failed handshake is the finding
+        return {"url": url, "status": None, "error": _failure(exc)}
+    return {"url": url, "status": status, "error": None}

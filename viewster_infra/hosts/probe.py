@@ -1,0 +1,150 @@
+"""One shell script per host that reports everything its checks need, in one SSH round trip.
+
+Every section starts with a line `### NAME`; multi-line output is base64 on one line. The script only reads: it runs
+`docker ps/inspect/logs/exec redis-cli`, `nginx -t/-T`, `service nginx status`, `ss`, `df`, `tail`, `curl` and TCP
+connects. `parse` turns its output into the host's facts, keyed by spec names.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shlex
+
+from viewster_infra.hosts import nginx_config
+from viewster_infra.spec.model import EnvironmentSpec, Role
+
+LOG_LINES = 20
+SECTION = re.compile(r"^### (\S+)$", re.MULTILINE)
+
+
+def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool) -> str:
+    """The probe for one role. reach_targets: key -> (address, port) to test a TCP connect to."""
+    q = shlex.quote
+    names = " ".join(q(n) for n in role.containers)
+    lines = [
+        'S=""',
+        f'if [ "$(id -u)" != 0 ] && [ {int(use_sudo)} = 1 ]; then S="sudo -n"; fi',
+        "b64() { base64 -w0; echo; }",
+        "echo '### docker_ps_rc'; docker ps -q >/dev/null 2>&1; echo $?",
+        f"echo '### docker_inspect'; docker inspect {names} 2>/dev/null | b64",
+        "echo '### root_fs'; df -P / | tail -n 1",
+        "echo '### listening'; ss -ltnH | b64",
+    ]
+    for name in role.containers:
+        lines.append(f"echo '### logs:{name}'; docker logs --tail {LOG_LINES} {q(name)} 2>&1 | b64")
+    if role.nginx is not None:
+        lines += [
+            "echo '### nginx_service_rc'; service nginx status >/dev/null 2>&1; echo $?",
+            "echo '### nginx_test'; out=$($S nginx -t 2>&1); echo $?; echo \"$out\" | b64",
+            "echo '### nginx_dump'; $S nginx -T 2>/dev/null | b64",
+            f"echo '### nginx_error_log'; $S tail -n {LOG_LINES} /var/log/nginx/error.log 2>&1 | b64",
+        ]
+    for key, (address, port) in reach_targets.items():
+        lines.append(
+            f"echo '### reach:{key}'; timeout 3 bash -c {q(f'</dev/tcp/{address}/{port}')} 2>/dev/null; echo $?"
+        )
+    if role.redis is not None:
+        container = q(role.redis.container)
+        lines += [
+            f"echo '### redis_ping'; docker exec {container} redis-cli ping 2>&1 | head -n 1",
+            f"echo '### redis_info'; docker exec {container} redis-cli info 2>&1 | b64",
+        ]
+    if role.rabbitmq is not None:
+        curl = "curl -s -m 5 -u guest:guest"
+        api = "http://127.0.0.1:15672/api"
+        lines += [
+            f"echo '### rabbitmq_health'; {curl} -o /dev/null -w '%{{http_code}}' {api}/health/checks/alarms; echo",
+            f"echo '### rabbitmq_overview'; {curl} {api}/overview | b64",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def sections(output: str) -> dict[str, str]:
+    parts = SECTION.split(output)
+    return {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts) - 1, 2)}
+
+
+def _decode(text: str) -> str:
+    return base64.b64decode(text.strip() or b"").decode(errors="replace")
+
+
+def parse(output: str, spec: EnvironmentSpec, role_key: str) -> dict:
+    role = spec.hosts.roles[role_key]
+    raw = sections(output)
+    inspected = {c["Name"].lstrip("/"): c for c in json.loads(_decode(raw.get("docker_inspect", "")) or "[]")}
+    facts: dict = {
+        "container_runtime_answers": raw.get("docker_ps_rc") == "0",
+        "containers": {name: _container(inspected.get(name)) for name in role.containers},
+        "root_fs_used_percent": _used_percent(raw.get("root_fs", "")),
+        "listening": _listening(_decode(raw.get("listening", ""))),
+        "logs": {name: _decode(raw.get(f"logs:{name}", "")) for name in role.containers},
+        "reach": {key[len("reach:") :]: value == "0" for key, value in raw.items() if key.startswith("reach:")},
+    }
+    if role.nginx is not None:
+        test_rc, _, test_output = raw.get("nginx_test", "1\n").partition("\n")
+        config = nginx_config.parse(nginx_config.split_dump(_decode(raw.get("nginx_dump", ""))))
+        facts["nginx"] = {
+            "service_running": raw.get("nginx_service_rc") == "0",
+            "config_valid": test_rc.strip() == "0",
+            "test_output": _decode(test_output),
+            "error_log": _decode(raw.get("nginx_error_log", "")),
+            "sites": {
+                key: nginx_config.site_settings(config, spec.route53.records[key].name) for key in role.nginx.sites
+            },
+            "redirects": {
+                key: nginx_config.site_settings(config, spec.route53.records[key].name, port=80)
+                for key in role.nginx.sites
+            },
+        }
+    if role.redis is not None:
+        info = dict(line.split(":", 1) for line in _decode(raw.get("redis_info", "")).splitlines() if ":" in line)
+        facts["redis"] = {
+            "ping": raw.get("redis_ping", "").strip(),
+            "version": info.get("redis_version", "").strip() or None,
+            "used_memory_human": info.get("used_memory_human", "").strip() or None,
+        }
+    if role.rabbitmq is not None:
+        overview = _decode(raw.get("rabbitmq_overview", ""))
+        try:
+            version = json.loads(overview).get("rabbitmq_version")
+        except ValueError:
+            version = None
+        facts["rabbitmq"] = {"management_health_status": raw.get("rabbitmq_health", "").strip(), "version": version}
+    return facts
+
+
+def _container(inspected: dict | None) -> dict | None:
+    if inspected is None:
+        return None
+    ports = sorted(
+        f"{binding['HostIp']}:{binding['HostPort']}->{container_port}"
+        for container_port, bindings in (inspected.get("NetworkSettings", {}).get("Ports") or {}).items()
+        for binding in bindings or []
+    )
+    state = inspected.get("State", {})
+    return {
+        "running": bool(state.get("Running")),
+        "restarting": bool(state.get("Restarting")),
+        "restart_count": inspected.get("RestartCount", 0),
+        "status": state.get("Status"),
+        "image": inspected.get("Config", {}).get("Image"),
+        "ports": ports,
+    }
+
+
+def _used_percent(df_line: str) -> float | None:
+    match = re.search(r"(\d+)%", df_line)
+    return float(match.group(1)) if match else None
+
+
+def _listening(ss_output: str) -> list[list]:
+    found = []
+    for line in ss_output.splitlines():
+        fields = line.split()
+        if len(fields) >= 4:
+            address, _, port = fields[3].rpartition(":")
+            if port.isdigit():
+                found.append([address.strip("[]"), int(port)])
+    return sorted(found)

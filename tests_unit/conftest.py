@@ -36,3 +36,18 @@ def staging(sandboxes) -> Sandbox:
     sandbox = sandboxes("staging")
     sandbox.reset()
     return sandbox
+
+
+@pytest.fixture
+def staging_hosts(sandboxes):
+    """The staging sandbox for host drift: each test names the hosts it drifts in `restore`, and they are started
+    again, compliant, after it."""
+    sandbox = sandboxes("staging")
+    if sandbox.state.hosts is None:
+        pytest.skip(f"no replica hosts here: {sandbox.state.hosts_unavailable}")
+    sandbox.reset()
+    drifted: list[str] = []
+    sandbox.restore = drifted.append
+    yield sandbox
+    for name in dict.fromkeys(drifted):
+        sandbox.restart_host(name)

@@ -7,6 +7,7 @@ with the same options a person would type, returning every check's outcome and o
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ import requests
 
 from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
 from viewster_infra.sandbox import lifecycle
+from viewster_infra.sandbox.hosts import lifecycle as hosts
+from viewster_infra.sandbox.hosts import render
 from viewster_infra.sandbox.seed import seed
 from viewster_infra.spec.loader import load, merged_document
 from viewster_infra.spec.model import EnvironmentSpec
@@ -30,6 +33,7 @@ class SuiteResult:
     exit_code: int
     outcomes: dict[str, str] = field(default_factory=dict)  # check id -> passed / failed / skipped
     messages: dict[str, str] = field(default_factory=dict)  # check id -> the failure's text
+    sections: dict[str, str] = field(default_factory=dict)  # check id -> its report sections (evidence), as text
     metadata: dict[str, str] = field(default_factory=dict)  # the HTML report's environment table
 
     @property
@@ -52,6 +56,7 @@ class _Recorder:
         if report.when == "call" or report.outcome != "passed":
             self.result.outcomes[name] = report.outcome
             self.result.messages[name] = report.longreprtext
+            self.result.sections[name] = "\n".join(f"{title}\n{text}" for title, text in report.sections)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -98,6 +103,40 @@ class Sandbox:
             drift(document)
             spec = EnvironmentSpec.model_validate(document)
         seed(self.state.aws_endpoint_url, spec, self.env)
+
+    def ssh(self, role: str, command: str) -> str:
+        """Run a command on a replica host, as an operator would (drift is made the way it happens in life)."""
+        done = subprocess.run(
+            ["ssh", "-F", self.state.hosts["ssh_config"], f"{self.env}-{role}", command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, f"{role}: {command}: {done.stderr}"
+        return done.stdout
+
+    def restart_host(self, name: str) -> None:
+        """Back to a compliant replica of one host: killed and started again from freshly written files."""
+        hosts.restart(
+            self.env,
+            self.state.host_slot,
+            lifecycle.host_dir(self.env, self.state_dir),
+            self.spec,
+            self.state.aws_endpoint_url,
+            name,
+        )
+
+    def kill_host(self, name: str) -> None:
+        """Every process of one host killed at once, as a crashed machine (its namespace stays)."""
+        netns = self.state.hosts["hosts"][name]["netns"]
+        pids = subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True).stdout.split()
+        subprocess.run(["kill", "-9", *pids], capture_output=True)  # children may go with their parent first
+
+    def reissue_certificate(self, role: str, names: list[str], days: int) -> None:
+        """A new TLS certificate on a host, then nginx reloaded, as a renewal (or a botched one) would."""
+        env_dir = lifecycle.host_dir(self.env, self.state_dir)
+        render.certificate_for(env_dir / "hosts" / role / "etc" / "nginx", env_dir, names, days)
+        self.ssh(role, "nginx -s reload")
 
     def client(self, service: str):
         """A plain (writing) boto3 client on the sandbox, for making drift."""

@@ -113,6 +113,12 @@ PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
     "site": _sites,
     "websocket_site": lambda s: _sites(s, lambda site: site.websocket),
     "timeout_site": lambda s: _sites(s, lambda site: site.proxy_read_timeout is not None),
+    "health_check": lambda s: {
+        s.endpoints.health.record: Expected(s.endpoints.health.record, s.endpoints.health, "health")
+    },
+    "websocket_check": lambda s: {
+        s.endpoints.websocket.record: Expected(s.endpoints.websocket.record, s.endpoints.websocket, "websocket")
+    },
     "served_name": lambda s: _named("https", s.route53.records, lambda k, w: w.name),
     "redirected_name": lambda s: {
         k: v

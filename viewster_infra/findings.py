@@ -44,6 +44,13 @@ def drift(resource: str, message: str, evidence: Evidence | None = None) -> None
     pytest.fail(f"{resource}: {message}", pytrace=False)
 
 
+def note(title: str, text: str) -> None:
+    """Attach a fact to the current check's report even when it passes (redis memory, certificate expiry)."""
+    item = current_test.get()
+    if item is not None:
+        item.add_report_section("call", title, redact(text))
+
+
 def expect(resource: str, prop: str, expected: Any, found: Any, evidence: Evidence | None = None) -> None:
     """Pass when found equals expected in meaning (70 == 70.0, sets unordered); else one line of drift."""
     if found != expected:

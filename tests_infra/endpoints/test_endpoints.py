@@ -1,16 +1,18 @@
 """헬스 체크 패턴, from outside as a client: /health answers, http redirects to https, every name's certificate is
 valid for it and not about to expire, and a WebSocket upgrade reaches the backend through nginx."""
 
+from urllib.parse import urlsplit
+
 from viewster_infra.findings import drift, expect
 
 REDIRECTS = {301, 302, 307, 308}
 
 
-def test_endpoint_health(spec, endpoints):
+def test_endpoint_health(health_check, endpoints):
     found = endpoints.facts()["health"]
     if found["error"]:
         drift(f"GET {found['url']}", f"no answer: {found['error']}")
-    expect(f"GET {found['url']}", "status", spec.endpoints.health.status, found["status"])
+    expect(f"GET {found['url']}", "status", health_check.want.status, found["status"])
 
 
 def test_endpoint_http_redirects_to_https(redirected_name, endpoints):
@@ -22,9 +24,9 @@ def test_endpoint_http_redirects_to_https(redirected_name, endpoints):
         drift(
             resource, f"status expected a redirect ({', '.join(map(str, sorted(REDIRECTS)))}), found {found['status']}"
         )
-    location = found["location"] or ""
-    expected = f"https://{redirected_name.want.name}/"
-    expect(resource, "redirect target", expected, location[: len(expected)])
+    target = urlsplit(found["location"] or "")
+    expected = f"https://{redirected_name.want.name}"
+    expect(resource, "redirect target", expected, f"{target.scheme}://{target.netloc}")
 
 
 def test_endpoint_certificate_valid(served_name, endpoints):
@@ -40,7 +42,7 @@ def test_endpoint_certificate_not_expiring(served_name, spec, endpoints):
         drift(served_name.label, f"TLS certificate days left expected at least {minimum}, found {found['days_left']}")
 
 
-def test_endpoint_websocket_upgrade(endpoints):
+def test_endpoint_websocket_upgrade(websocket_check, endpoints):
     found = endpoints.facts()["websocket"]
     if found["error"]:
         drift(f"WebSocket {found['url']}", f"handshake failed: {found['error']}")

@@ -1,12 +1,12 @@
 """Thirdparty EC2 (아키텍처, Redis 연결 확인): Redis 7 answers PONG and reports its memory; RabbitMQ 3 listens
 on its ports and its management API is healthy."""
 
-from viewster_infra.findings import expect, expect_includes, require
+from viewster_infra.findings import expect, expect_includes, note, require
 
 
-def test_redis_answers_ping(redis, hosts, record_property):
+def test_redis_answers_ping(redis, hosts):
     facts = hosts.facts(redis.key)["redis"]
-    record_property("redis used_memory_human", facts["used_memory_human"])  # shown in the report for every run
+    note("redis used_memory_human", str(facts["used_memory_human"]))  # in the report on every run
     expect(redis.label, "PING answer", "PONG", facts["ping"])
 
 

@@ -102,7 +102,9 @@ class HostSnapshot:
         destination = self.destination(role)
         if not destination.ssh:
             return Facts(name=name, data=None, error="no address: the instance has no Elastic IP in the AWS facts")
-        script = probe.script(self._spec.hosts.roles[role], self._reach_targets(role), self._access.use_sudo)
+        targets = self._reach_targets(role)
+        script = probe.script(self._spec.hosts.roles[role], targets, self._access.use_sudo)
+        unresolved = [key for key, (address, _) in targets.items() if address is None]
         try:
             result = self.testinfra_host(role).run(script)
         except RuntimeError as exc:  # testinfra raises on ssh's own exit code 255, with the result as argument
@@ -110,7 +112,7 @@ class HostSnapshot:
             return Facts(name=name, data=None, error=_unreachable(destination, failure), calls={"ssh commands": 1})
         return Facts(
             name=name,
-            data=probe.parse(result.stdout, self._spec, role),
+            data=probe.parse(result.stdout, self._spec, role, unresolved),
             calls={"ssh connections": 1, "ssh commands": 1},
         )
 
@@ -125,8 +127,7 @@ class HostSnapshot:
             else:
                 instance = (self._aws.facts("ec2").data or {}).get("instances", {}).get(reach.role) or {}
                 address = instance.get("private_ip")
-            if address:
-                targets[reach.key] = (address, reach.port)
+            targets[reach.key] = (address, reach.port)  # address None: the AWS facts do not name it
         return targets
 
 

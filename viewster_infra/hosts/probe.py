@@ -42,6 +42,8 @@ def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool
             f"echo '### nginx_error_log'; $S tail -n {LOG_LINES} /var/log/nginx/error.log 2>&1 | b64",
         ]
     for key, (address, port) in reach_targets.items():
+        if address is None:
+            continue
         lines.append(
             f"echo '### reach:{key}'; timeout 3 bash -c {q(f'</dev/tcp/{address}/{port}')} 2>/dev/null; echo $?"
         )
@@ -70,7 +72,7 @@ def _decode(text: str) -> str:
     return base64.b64decode(text.strip() or b"").decode(errors="replace")
 
 
-def parse(output: str, spec: EnvironmentSpec, role_key: str) -> dict:
+def parse(output: str, spec: EnvironmentSpec, role_key: str, unresolved: list[str] = ()) -> dict:
     role = spec.hosts.roles[role_key]
     raw = sections(output)
     inspected = {c["Name"].lstrip("/"): c for c in json.loads(_decode(raw.get("docker_inspect", "")) or "[]")}
@@ -80,7 +82,8 @@ def parse(output: str, spec: EnvironmentSpec, role_key: str) -> dict:
         "root_fs_used_percent": _used_percent(raw.get("root_fs", "")),
         "listening": _listening(_decode(raw.get("listening", ""))),
         "logs": {name: _decode(raw.get(f"logs:{name}", "")) for name in role.containers},
-        "reach": {key[len("reach:") :]: value == "0" for key, value in raw.items() if key.startswith("reach:")},
+        "reach": {key[len("reach:") :]: value == "0" for key, value in raw.items() if key.startswith("reach:")}
+        | dict.fromkeys(unresolved),  # None: the target's address was not known, so it was not tried
     }
     if role.nginx is not None:
         test_rc, _, test_output = raw.get("nginx_test", "1\n").partition("\n")
@@ -120,7 +123,8 @@ def _container(inspected: dict | None) -> dict | None:
         return None
     ports = sorted(
         f"{binding['HostIp']}:{binding['HostPort']}->{container_port}"
-        for container_port, bindings in (inspected.get("NetworkSettings", {}).get("Ports") or {}).items()
+        # configured bindings (HostConfig): a stopped container still shows where it publishes
+        for container_port, bindings in (inspected.get("HostConfig", {}).get("PortBindings") or {}).items()
         for binding in bindings or []
     )
     state = inspected.get("State", {})

@@ -67,8 +67,7 @@ def up(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint_url:
     tls.create_ca(env_dir / "ca")
 
     repository_uris, database_endpoint = _from_aws(endpoint_url, spec)
-    names = {record.name: places[record.points_to].address for record in spec.route53.records.values()}
-    names[database_endpoint] = places["database"].address
+    names = _names(spec, places, database_endpoint)
     processes = {}
     for place in places.values():
         host_dir = render.host_files(env_dir, spec, place, places, names, repository_uris, database_endpoint)
@@ -96,10 +95,33 @@ def up(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint_url:
     }
 
 
+def restart(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint_url: str, name: str) -> int:
+    """Kill one host and start it again from freshly written files, keeping its address and SSH identity.
+    Returns the new pid. Used to undo drift made on a host."""
+    places = layout.places(env, index, list(spec.hosts.roles))
+    place = places[name]
+    for pid in network.ip("netns", "pids", place.netns, check=False).stdout.split():
+        subprocess.run(["kill", "-9", pid], capture_output=True)
+    network.ip("-n", place.netns, "link", "set", "eth0", "up")
+    repository_uris, database_endpoint = _from_aws(endpoint_url, spec)
+    names = _names(spec, places, database_endpoint)
+    host_dir = render.host_files(env_dir, spec, place, places, names, repository_uris, database_endpoint)
+    pid = _start(place, host_dir)
+    _wait_ready({k: v for k, v in places.items() if k in (name, "database")}, spec, only=name)
+    return pid
+
+
 def down(env: str, index: int, env_dir: Path) -> None:
     """Stop every host of `env` in slot `index`, found by name: also those of a crashed or killed run."""
     network.remove(network.namespaces_with_prefix(layout.netns_prefix(index, env)), layout.bridge_name(index))
     shutil.rmtree(env_dir, ignore_errors=True)
+
+
+def _names(spec: EnvironmentSpec, places: dict[str, layout.HostPlace], database_endpoint: str) -> dict[str, str]:
+    """The sandbox's name map: each Route53 name and the RDS endpoint -> the replica's address."""
+    names = {record.name: places[record.points_to].address for record in spec.route53.records.values()}
+    names[database_endpoint] = places["database"].address
+    return names
 
 
 def _from_aws(endpoint_url: str, spec: EnvironmentSpec) -> tuple[dict[str, str], str]:
@@ -142,10 +164,12 @@ def _start(place: layout.HostPlace, host_dir: Path) -> int:
     return process.pid
 
 
-def _wait_ready(places: dict[str, layout.HostPlace], spec: EnvironmentSpec) -> None:
+def _wait_ready(places: dict[str, layout.HostPlace], spec: EnvironmentSpec, only: str | None = None) -> None:
     """Every host's sshd and every published port answering (RabbitMQ takes a few seconds to boot)."""
-    wanted = [(places["database"].address, 5432)]
+    wanted = [(places["database"].address, 5432)] if only in (None, "database") else []
     for role_name, role in spec.hosts.roles.items():
+        if only not in (None, role_name):
+            continue
         address = places[role_name].address
         wanted.append((address, 22))
         wanted += [(address, port) for port in (role.nginx.listen_ports if role.nginx else [])]

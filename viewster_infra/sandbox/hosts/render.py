@@ -19,6 +19,9 @@ NGINX_UNITS = [("y", 365 * 86400), ("M", 30 * 86400), ("w", 7 * 86400), ("d", 86
 
 
 def keygen(path: Path, comment: str) -> None:
+    """A new ed25519 key pair at path; an existing one is kept (a restarted host keeps its identity)."""
+    if path.exists():
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], check=True)
 

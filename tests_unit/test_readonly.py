@@ -1,9 +1,14 @@
 """The suite cannot change what it inspects, nor read a secret value: refused in code, before anything is sent."""
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
+from tests_unit.cli import run_pytest
 from viewster_infra.aws.reader import AwsReader, AwsSetupError, Target
-from viewster_infra.aws.readonly import WriteRefused, is_allowed
+from viewster_infra.aws.readonly import WriteRefused, allow_secret_read, is_allowed
+from viewster_infra.sandbox.hosts.lifecycle import publish_private_key
 
 
 @pytest.fixture
@@ -55,3 +60,37 @@ def test_the_rule():
 def test_sandbox_mode_refuses_an_endpoint_off_this_machine():
     with pytest.raises(AwsSetupError, match="is not on 127.0.0.0/8"):
         AwsReader(Target(region="ap-northeast-2", endpoint_url="http://198.51.100.7:5000"))
+
+
+def test_ssh_key_from_ssm_is_used_and_never_shown(staging_hosts, tmp_path):
+    """--ssh-key-from-ssm: the hosts are reached with the key from SSM alone, from a 0600 file that is gone after
+    the run, and the key appears in no output and no report."""
+    state = staging_hosts.state
+    identity = Path(state.hosts["identity_file"])
+    publish_private_key(state.aws_endpoint_url, staging_hosts.spec, identity)
+    without_key = tmp_path / "ssh_config"
+    config = Path(state.hosts["ssh_config"]).read_text()
+    without_key.write_text("\n".join(line for line in config.splitlines() if "IdentityFile" not in line) + "\n")
+    reports = tmp_path / "reports"
+    result = run_pytest(
+        "--env=staging",
+        "--sandbox",
+        f"--sandbox-dir={staging_hosts.state_dir}",
+        f"--reports-dir={reports}",
+        f"--ssh-config={without_key}",
+        "--ssh-key-from-ssm",
+        "-rA",
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    key_body = identity.read_text().splitlines()[1]
+    assert key_body not in result.stdout + result.stderr
+    for report in reports.iterdir():
+        assert key_body not in report.read_text()
+    assert list(Path(tempfile.gettempdir()).glob("viewster-staging-*/ssh-key-from-ssm")) == []
+
+
+def test_ssm_get_parameter_is_allowed_only_for_the_named_key(reader):
+    with allow_secret_read("ssm:GetParameter", "/viewster/common/keypair/private_key"):
+        with pytest.raises(WriteRefused):
+            reader.client("ssm").get_parameter(Name="/viewster/staging/database_url", WithDecryption=True)
+    assert reader.sent == []

@@ -4,7 +4,9 @@ import json
 import subprocess
 import sys
 
-from tests_unit.harness import ROOT
+from tests_unit.harness import ROOT, SPEC_DIR, run_suite
+from viewster_infra.sandbox import lifecycle
+from viewster_infra.sandbox.hosts import lifecycle as hosts_lifecycle
 
 
 def sandbox(*args: str, state_dir) -> subprocess.CompletedProcess:
@@ -35,3 +37,43 @@ def test_unknown_env_is_a_usage_error(tmp_path):
     result = sandbox("up", "--env=prod", state_dir=tmp_path)
     assert result.returncode == 4
     assert result.stderr.strip() == "error: unknown --env 'prod'; specs defines: production, staging"
+
+
+def test_down_after_a_crash_leaves_nothing_behind(tmp_path):
+    assert sandbox("up", "--env=production", state_dir=tmp_path).returncode == 0
+    state = json.loads((tmp_path / "production.json").read_text())
+    slot = state["host_slot"]
+    pids = [state["moto_pid"]] + [host["pid"] for host in (state["hosts"] or {"hosts": {}})["hosts"].values()]
+    for pid in pids:  # the crash: every process of the sandbox killed at once, nothing cleaned up
+        subprocess.run(["kill", "-9", str(pid)], capture_output=True)
+    assert sandbox("down", "--env=production", state_dir=tmp_path).returncode == 0
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert f"viewster{slot}-production-" not in namespaces
+    bridges = subprocess.run(["ip", "-o", "link", "show", "type", "bridge"], capture_output=True, text=True).stdout
+    assert f"vsbr{slot}:" not in bridges
+    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
+    assert leftovers == []
+
+
+def test_without_replica_hosts_the_aws_half_runs_and_host_checks_say_why(tmp_path, monkeypatch):
+    reason = "replica hosts need root (network namespaces, mounts)"
+    monkeypatch.setattr(hosts_lifecycle, "unavailable_reason", lambda: reason)
+    state = lifecycle.up("staging", SPEC_DIR, tmp_path / "state")
+    try:
+        assert state.hosts is None and state.hosts_unavailable == reason
+        result = run_suite(
+            "--env=staging", "--sandbox", f"--sandbox-dir={tmp_path / 'state'}", reports_dir=tmp_path / "reports"
+        )
+    finally:
+        lifecycle.down("staging", tmp_path / "state")
+    assert result.exit_code == 0
+    skipped = {name for name, outcome in result.outcomes.items() if outcome == "skipped"}
+    assert skipped == {
+        name
+        for name in result.outcomes
+        if name.startswith(
+            ("test_container_", "test_nginx_", "test_host_", "test_redis_", "test_rabbitmq_", "test_endpoint_")
+        )
+    }
+    assert all(f"no replica hosts in this sandbox: {reason}" in result.messages[name] for name in skipped)
+    assert {result.outcomes[name] for name in result.outcomes if name not in skipped} == {"passed"}

@@ -7,9 +7,10 @@ of it.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from viewster_infra import endpoints
@@ -104,6 +105,7 @@ def start_run(
     ssh_config: str | None = None,
     ssh_identity_file: str | None = None,
     ssh_user: str | None = None,
+    ssh_key_from_ssm: bool = False,
 ) -> RunContext:
     known = environments(spec_dir)
     if not known:
@@ -133,7 +135,7 @@ def start_run(
         except SandboxError as exc:
             raise RunSetupError(f"sandbox: {exc}") from None
         target = Target(region=state.region, endpoint_url=state.aws_endpoint_url)
-        access, names, ca_bundle = _sandbox_hosts(env, state)
+        access, names, ca_bundle = _sandbox_hosts(env, state, ssh_config)
     else:
         target = choose_target(region, profile_option, spec.aws.profile)
 
@@ -152,6 +154,17 @@ def start_run(
             f"for {env} names {spec.aws.account_id}; refusing to check the wrong estate"
         )
 
+    run_dir = Path(tempfile.mkdtemp(prefix=f"viewster-{env}-"))
+    if ssh_key_from_ssm:
+        parameter = spec.ssm.parameters[spec.hosts.ssh_key_parameter].name
+        try:
+            key = reader.private_key(parameter)
+        except AwsSetupError as exc:
+            if sandbox_started:
+                lifecycle.down(env, sandbox_dir)
+            raise RunSetupError(str(exc)) from None
+        access = replace(access, identity_file=str(_write_private(run_dir / "ssh-key-from-ssm", key)))
+
     inputs = RunInputs(
         env=env,
         spec_dir=str(spec_dir),
@@ -159,7 +172,7 @@ def start_run(
         profile=target.profile,
         endpoint_url=target.endpoint_url,
         account_id=account_id,
-        run_dir=tempfile.mkdtemp(prefix=f"viewster-{env}-"),
+        run_dir=str(run_dir),
         started_at=time.time(),
         sandbox_started_by_run=sandbox_started,
         host_access=asdict(access),
@@ -171,8 +184,17 @@ def start_run(
     return context
 
 
-def _sandbox_hosts(env: str, state) -> tuple[HostAccess, dict | None, str | None]:
-    """In the sandbox, hosts are reached only at the addresses its state names, never at an address from AWS."""
+def _write_private(path: Path, text: str) -> Path:
+    """A 0600 file from the start (never readable by others, not even for a moment); removed with the run dir."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text if text.endswith("\n") else text + "\n")
+    return path
+
+
+def _sandbox_hosts(env: str, state, ssh_config: str | None) -> tuple[HostAccess, dict | None, str | None]:
+    """In the sandbox, hosts are reached only at the addresses its state names, never at an address from AWS.
+    An --ssh-config replaces the sandbox's own (the benchmark reaches the hosts through a delaying proxy)."""
     if state.hosts is None:
         return HostAccess(env=env, user="root", use_sudo=False, unavailable=state.hosts_unavailable), None, None
     hosts = state.hosts
@@ -182,6 +204,6 @@ def _sandbox_hosts(env: str, state) -> tuple[HostAccess, dict | None, str | None
         if host["ssh_alias"]
     }
     access = HostAccess(
-        env=env, user="root", use_sudo=False, ssh_config=hosts["ssh_config"], sandbox_hosts=sandbox_hosts
+        env=env, user="root", use_sudo=False, ssh_config=ssh_config or hosts["ssh_config"], sandbox_hosts=sandbox_hosts
     )
     return access, hosts["names"], hosts["ca_bundle"]

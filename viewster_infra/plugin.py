@@ -31,6 +31,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="check the local sandbox instead of AWS (started for the run if not running)",
     )
     group.addoption("--ssh-user", help="SSH user for the hosts (default: the spec's hosts.ssh_user)")
+    group.addoption(
+        "--ssh-key-from-ssm",
+        action="store_true",
+        help="read the hosts' SSH key from SSM (spec: hosts.ssh_key_parameter) into a 0600 file removed after the run",
+    )
     group.addoption("--spec-dir", type=Path, help="directory of the spec files (default: <rootdir>/specs)")
     group.addoption("--sandbox-dir", type=Path, help="sandbox state directory (default: <rootdir>/.sandbox)")
     group.addoption(
@@ -58,6 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
             ssh_config=config.getoption("ssh_config"),  # --ssh-config and --ssh-identity-file are testinfra's
             ssh_identity_file=config.getoption("ssh_identity_file"),
             ssh_user=config.getoption("ssh_user"),
+            ssh_key_from_ssm=config.getoption("ssh_key_from_ssm"),
         )
     except RunSetupError as exc:
         raise pytest.UsageError(str(exc)) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from datetime import UTC, datetime
@@ -53,10 +54,20 @@ def run_facts(context: RunContext, root: Path) -> dict[str, str]:
 
 
 def closing_facts(context: RunContext) -> dict[str, str]:
-    """The rows known only at the end: API calls (all processes together) and duration."""
+    """The rows known only at the end: API calls and SSH use (all processes together) and duration."""
     calls = calls_recorded(context.run_dir)
+    ssh = {
+        path.stem.removeprefix("host-"): json.loads(path.read_text())["calls"]
+        for path in sorted(context.run_dir.glob("host-*.json"))
+    }
     return {
         "AWS API calls": f"{sum(calls.values())} ({len(calls)} operations)",
+        "SSH per host": ", ".join(
+            f"{role} {c.get('ssh connections', 0)} connection(s) {c.get('ssh commands', 0)} command(s)"
+            f" in {c.get('ssh wall ms', 0)} ms"
+            for role, c in ssh.items()
+        )
+        or "none",
         "Duration": f"{time.time() - context.inputs.started_at:.1f} s",
     }
 

@@ -13,7 +13,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from viewster_infra.aws.readonly import refuse_non_reads
+from viewster_infra.aws.readonly import allow_secret_read, refuse_non_reads
 
 # botocore's own retry mode: adaptive backs off on throttling and rate-limits the client itself.
 CLIENT_CONFIG = Config(
@@ -120,6 +120,15 @@ class AwsReader:
             ) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise AwsSetupError(f"cannot reach AWS ({self.target.describe()}): {exc}") from None
+
+    def private_key(self, parameter: str) -> str:
+        """The one secret the suite reads, only when asked (--ssh-key-from-ssm): an SSH key from SSM."""
+        with allow_secret_read("ssm:GetParameter", parameter):
+            try:
+                return self.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
+            except botocore.exceptions.ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "error")
+                raise AwsSetupError(f"--ssh-key-from-ssm: cannot read {parameter}: {code}") from None
 
     def _count(self, model, **_: object) -> None:
         self.calls[f"{model.service_model.service_id.hyphenize()}:{model.name}"] += 1

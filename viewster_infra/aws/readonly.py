@@ -7,6 +7,9 @@ can reach a report, a log or an assertion message by accident.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 READ_PREFIXES = ("Describe", "List", "Get")
 
 # Reads whose names do not start with a read prefix.
@@ -29,6 +32,20 @@ SECRET_READS = frozenset(
 )
 
 
+# The one secret the suite may read, when asked to (--ssh-key-from-ssm): (service:operation, parameter name).
+_secret_read_allowed: ContextVar[tuple[str, str] | None] = ContextVar("secret_read_allowed", default=None)
+
+
+@contextmanager
+def allow_secret_read(operation: str, name: str):
+    """Inside this block, and only for this exact operation and name, a secret read is let through."""
+    token = _secret_read_allowed.set((operation, name))
+    try:
+        yield
+    finally:
+        _secret_read_allowed.reset(token)
+
+
 class WriteRefused(Exception):
     """An operation that is not a plain read was asked for; nothing was sent."""
 
@@ -41,9 +58,11 @@ def is_allowed(service: str, operation: str) -> bool:
     return operation.startswith(READ_PREFIXES) or name in EXTRA_READS
 
 
-def refuse_non_reads(event_name: str, model, **_: object) -> None:
+def refuse_non_reads(event_name: str, model, params: dict, **_: object) -> None:
     """botocore handler for `before-parameter-build`: raise before a write or a secret read is built."""
     service = event_name.split(".")[1]
+    if _secret_read_allowed.get() == (f"{service}:{model.name}", params.get("Name")):
+        return
     if not is_allowed(service, model.name):
         raise WriteRefused(
             f"{service}:{model.name} refused: the suite only reads AWS "

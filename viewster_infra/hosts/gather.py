@@ -8,6 +8,7 @@ reason (refused, timed out, key changed, auth failed) that every check of that h
 from __future__ import annotations
 
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,15 +106,17 @@ class HostSnapshot:
         targets = self._reach_targets(role)
         script = probe.script(self._spec.hosts.roles[role], targets, self._access.use_sudo)
         unresolved = [key for key, (address, _) in targets.items() if address is None]
+        started = time.monotonic()
         try:
             result = self.testinfra_host(role).run(script)
         except RuntimeError as exc:  # testinfra raises on ssh's own exit code 255, with the result as argument
             failure = getattr(exc.args[0], "stderr", "") if exc.args else ""
             return Facts(name=name, data=None, error=_unreachable(destination, failure), calls={"ssh commands": 1})
+        elapsed_ms = round((time.monotonic() - started) * 1000)
         return Facts(
             name=name,
             data=probe.parse(result.stdout, self._spec, role, unresolved),
-            calls={"ssh connections": 1, "ssh commands": 1},
+            calls={"ssh connections": 1, "ssh commands": 1, "ssh wall ms": elapsed_ms},
         )
 
     def _reach_targets(self, role: str) -> dict[str, tuple[str, int]]:

@@ -318,6 +318,7 @@ class Role(Strict):
 
 class Hosts(Strict):
     ssh_user: str
+    ssh_key_parameter: Key  # ssm.parameters key of the hosts' private key (--ssh-key-from-ssm)
     use_sudo: bool
     root_filesystem_max_used_percent: float = Field(gt=0, le=100)
     roles: dict[Key, Role]
@@ -381,6 +382,7 @@ class EnvironmentSpec(Strict):
                 need(f"sns.topics.{name}.lambda_subscribers", fn, self.lambda_.functions)
         for name, record in self.route53.records.items():
             need(f"route53.records.{name}.points_to", record.points_to, self.ec2.instances)
+        need("hosts.ssh_key_parameter", self.hosts.ssh_key_parameter, self.ssm.parameters)
         for role_key, role in self.hosts.roles.items():
             need("hosts.roles", role_key, self.ec2.instances)
             for name, container in role.containers.items():

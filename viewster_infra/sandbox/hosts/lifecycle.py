@@ -74,6 +74,7 @@ def up(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint_url:
         network.netns_up(place, bridge)
         processes[place.name] = _start(place, host_dir)
     ssh = render.client_files(env_dir, env, places, roles)
+    publish_private_key(endpoint_url, spec, Path(ssh["identity"]))
     _wait_ready(places, spec)
     return {
         "bridge": bridge,
@@ -115,6 +116,17 @@ def down(env: str, index: int, env_dir: Path) -> None:
     """Stop every host of `env` in slot `index`, found by name: also those of a crashed or killed run."""
     network.remove(network.namespaces_with_prefix(layout.netns_prefix(index, env)), layout.bridge_name(index))
     shutil.rmtree(env_dir, ignore_errors=True)
+
+
+def publish_private_key(endpoint_url: str, spec: EnvironmentSpec, identity: Path) -> None:
+    """The hosts' key in the sandbox's SSM, where the guide keeps it, so --ssh-key-from-ssm works here too."""
+    session = boto3.Session(region_name=spec.aws.region, **SANDBOX_CREDENTIALS)
+    session.client("ssm", endpoint_url=endpoint_url).put_parameter(
+        Name=spec.ssm.parameters[spec.hosts.ssh_key_parameter].name,
+        Type="SecureString",
+        Value=identity.read_text(),
+        Overwrite=True,
+    )
 
 
 def _names(spec: EnvironmentSpec, places: dict[str, layout.HostPlace], database_endpoint: str) -> dict[str, str]:

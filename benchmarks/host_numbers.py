@@ -1,0 +1,126 @@
+"""Prints what the host half costs for `pytest --env=staging --sandbox`: SSH connections and commands per host, and
+wall time, both as is and with 50 ms extra round trip to every host.
+
+The kernel here has no netem, so latency is added by a small TCP proxy on 127.0.0.1 that holds every chunk for
+25 ms in each direction; an ssh_config sends each host alias through it (HostKeyAlias keeps host keys verified).
+Uses a private sandbox and leaves nothing running. Needs root and the host packages (make host-packages).
+
+    .venv/bin/python benchmarks/host_numbers.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from viewster_infra.sandbox import lifecycle  # noqa: E402
+
+ONE_WAY_DELAY = 0.025
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while chunk := await reader.read(65536):
+            await asyncio.sleep(ONE_WAY_DELAY)
+            writer.write(chunk)
+            await writer.drain()
+    finally:
+        writer.close()
+
+
+def start_delaying_proxies(targets: dict[str, tuple[str, int]]) -> dict[str, int]:
+    """One loopback listener per host, forwarding to it with the delay; returns host -> local port."""
+    loop = asyncio.new_event_loop()
+    ports: dict[str, int] = {}
+
+    async def serve(name: str, address: str, port: int) -> None:
+        async def handle(client_reader, client_writer):
+            upstream_reader, upstream_writer = await asyncio.open_connection(address, port)
+            await asyncio.gather(_pipe(client_reader, upstream_writer), _pipe(upstream_reader, client_writer))
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        ports[name] = server.sockets[0].getsockname()[1]
+
+    for name, (address, port) in targets.items():
+        loop.run_until_complete(serve(name, address, port))
+    threading.Thread(target=loop.run_forever, daemon=True).start()  # ends with this process
+    return ports
+
+
+def delayed_ssh_config(original: Path, hosts: dict, ports: dict[str, int], out: Path) -> Path:
+    text = original.read_text()
+    for role, host in hosts.items():
+        if role in ports:
+            text = text.replace(
+                f"    HostName {host['address']}\n",
+                f"    HostName 127.0.0.1\n    Port {ports[role]}\n    HostKeyAlias {host['address']}\n",
+            )
+    out.write_text(text)
+    return out
+
+
+def run_suite(state_dir: Path, reports: Path, *extra: str) -> tuple[float, str, str]:
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--env=staging",
+            "--sandbox",
+            f"--sandbox-dir={state_dir}",
+            f"--reports-dir={reports}",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *extra,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.monotonic() - started
+    if done.returncode != 0:
+        sys.exit(f"suite failed ({done.returncode}):\n{done.stdout[-3000:]}")
+    ssh = re.search(r"SSH per host: (.*)", done.stdout).group(1)
+    passed = re.search(r"(\d+) passed", done.stdout).group(1)
+    return elapsed, ssh, passed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each variant; the median is printed")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="viewster-hostbench-") as tmp:
+        work = Path(tmp)
+        state_dir = work / "sandbox"
+        state = lifecycle.up("staging", ROOT / "specs", state_dir)
+        try:
+            if state.hosts is None:
+                sys.exit(f"no replica hosts: {state.hosts_unavailable}")
+            hosts = {role: h for role, h in state.hosts["hosts"].items() if h["ssh_alias"]}
+            ports = start_delaying_proxies({role: (h["address"], 22) for role, h in hosts.items()})
+            delayed = delayed_ssh_config(Path(state.hosts["ssh_config"]), hosts, ports, work / "ssh_config.delayed")
+            for label, extra in (("direct", ()), ("+50 ms round trip", (f"--ssh-config={delayed}",))):
+                results = [run_suite(state_dir, work / "reports", *extra) for _ in range(args.runs)]
+                wall = statistics.median(r[0] for r in results)
+                print(f"{label}: {results[0][2]} checks, wall {wall:.2f} s (median of {args.runs} runs)")
+                for _, ssh, _ in results:
+                    print(f"    SSH per host: {ssh}")
+        finally:
+            lifecycle.down("staging", state_dir)
+
+
+if __name__ == "__main__":
+    main()

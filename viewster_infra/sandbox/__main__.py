@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {env}: {exc}", file=sys.stderr)
                 return 1
             print(f"{env}: up, AWS at {state.aws_endpoint_url} ({SandboxState.path(env, args.state_dir)})")
+            if state.hosts is None:
+                print(f"{env}: no replica hosts: {state.hosts_unavailable}")
+            else:
+                roles = ", ".join(f"{role} {h['address']}" for role, h in state.hosts["hosts"].items())
+                print(f"{env}: hosts {roles}; ssh -F {state.hosts['ssh_config']} {env}-backend")
         elif args.command == "down":
             stopped = lifecycle.down(env, args.state_dir)
             print(f"{env}: {'stopped' if stopped else 'was not running'}")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from viewster_infra.nginx_time import UNIT_SECONDS
 from viewster_infra.sandbox.hosts import tls
 from viewster_infra.sandbox.hosts.layout import HostPlace
 from viewster_infra.sandbox.seed import FAKE_SECRET_VALUE
@@ -15,7 +16,6 @@ from viewster_infra.spec.model import EnvironmentSpec, Role
 
 ROOT = Path(__file__).resolve().parents[3]
 CERTIFICATE_DAYS = 90
-NGINX_UNITS = [("y", 365 * 86400), ("M", 30 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)]
 
 
 def keygen(path: Path, comment: str) -> None:
@@ -125,8 +125,8 @@ def _containers(role: Role, repository_uris: dict[str, str], database_endpoint: 
 def nginx_time(seconds: float) -> str:
     """86400 -> "1d": the sandbox writes nginx's units, so the suite has to compare by meaning."""
     whole = int(seconds)
-    for unit, size in NGINX_UNITS:
-        if whole % size == 0:
+    for unit, size in sorted(UNIT_SECONDS.items(), key=lambda item: -item[1]):
+        if size >= 60 and whole % size == 0:
             return f"{whole // size}{unit}"
     return f"{whole}s"
 

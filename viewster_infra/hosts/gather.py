@@ -83,6 +83,8 @@ class HostSnapshot:
     def close(self) -> None:
         """End the multiplexed connections the run opened."""
         for role in self._spec.hosts.roles:
+            if not self._control_path(role).exists():
+                continue  # never connected: nothing to close, and no AWS read just to find its address
             destination = self.destination(role).ssh
             if destination:
                 command = ["ssh", "-O", "exit", "-o", f"ControlPath={self._control_path(role)}", destination]

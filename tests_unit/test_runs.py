@@ -57,6 +57,9 @@ def test_each_run_writes_new_html_and_junit_reports_with_the_runs_facts(staging)
     ):
         assert fact in html
     assert "<script" in html and 'src="assets/' not in html  # self-contained
+    junit = max((p for p in new if p.suffix == ".xml"), key=lambda p: p.stat().st_mtime).read_text()
+    for fact in ('name="Environment" value="staging"', 'name="AWS account" value="123456789012"', 'name="Spec sha256"'):
+        assert fact in junit
 
 
 def test_no_secret_value_reaches_output_or_reports(staging, tmp_path):

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from _pytest import junitxml  # xml_key: junitxml's own handle on the report being written
 
 from viewster_infra import expectations, findings, reporting
 from viewster_infra.context import RunContext, RunInputs, RunSetupError, start_run
@@ -107,11 +108,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         expectations.parametrize(metafunc, context.env, context.spec)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-html writes the environment table
+@pytest.hookimpl(tryfirst=True)  # before pytest-html and junitxml write their files
 def pytest_sessionfinish(session: pytest.Session) -> None:
     context = session.config.stash.get(CONTEXT, None)
-    if context is not None and not hasattr(session.config, "workerinput"):
-        _metadata(session.config).update(reporting.closing_facts(context))
+    if context is None or hasattr(session.config, "workerinput"):
+        return
+    closing = reporting.closing_facts(context)
+    _metadata(session.config).update(closing)
+    junit = session.config.stash.get(junitxml.xml_key, None)
+    if junit is not None:  # the same facts as <properties> of the JUnit test suite, for CI and auditors
+        for name, value in (reporting.run_facts(context, session.config.rootpath) | closing).items():
+            junit.add_global_property(name, value)
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:

@@ -8,6 +8,7 @@ of it.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
@@ -139,31 +140,14 @@ def start_run(
     else:
         target = choose_target(region, profile_option, spec.aws.profile)
 
-    try:
-        reader = AwsReader(target)
-        account_id = reader.account_id()
-    except AwsSetupError as exc:
-        if sandbox_started:
-            lifecycle.down(env, sandbox_dir)
-        raise RunSetupError(str(exc)) from None
-    if spec.aws.account_id and account_id != spec.aws.account_id:
-        if sandbox_started:
-            lifecycle.down(env, sandbox_dir)
-        raise RunSetupError(
-            f"wrong account: the credentials ({target.describe()}) are for account {account_id}, but the spec "
-            f"for {env} names {spec.aws.account_id}; refusing to check the wrong estate"
-        )
-
     run_dir = Path(tempfile.mkdtemp(prefix=f"viewster-{env}-"))
-    if ssh_key_from_ssm:
-        parameter = spec.ssm.parameters[spec.hosts.ssh_key_parameter].name
-        try:
-            key = reader.private_key(parameter)
-        except AwsSetupError as exc:
-            if sandbox_started:
-                lifecycle.down(env, sandbox_dir)
-            raise RunSetupError(str(exc)) from None
-        access = replace(access, identity_file=str(_write_private(run_dir / "ssh-key-from-ssm", key)))
+    try:
+        reader, account_id, access = _prove_access(env, spec, target, access, run_dir, ssh_key_from_ssm)
+    except RunSetupError:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if sandbox_started:  # a sandbox this run started goes with the run, also when it cannot start
+            lifecycle.down(env, sandbox_dir)
+        raise
 
     inputs = RunInputs(
         env=env,
@@ -182,6 +166,24 @@ def start_run(
     context = RunContext.assemble(inputs, loaded, lambda: reader)
     context.snapshot.record("sts", {"account_id": account_id}, reader.calls)  # the call that proved the credentials
     return context
+
+
+def _prove_access(env, spec, target, access, run_dir: Path, ssh_key_from_ssm: bool):
+    """Credentials proven with one sts:GetCallerIdentity, the account guarded, the SSM key fetched if asked."""
+    try:
+        reader = AwsReader(target)
+        account_id = reader.account_id()
+        if ssh_key_from_ssm:
+            key = reader.private_key(spec.ssm.parameters[spec.hosts.ssh_key_parameter].name)
+            access = replace(access, identity_file=str(_write_private(run_dir / "ssh-key-from-ssm", key)))
+    except AwsSetupError as exc:
+        raise RunSetupError(str(exc)) from None
+    if spec.aws.account_id and account_id != spec.aws.account_id:
+        raise RunSetupError(
+            f"wrong account: the credentials ({target.describe()}) are for account {account_id}, but the spec "
+            f"for {env} names {spec.aws.account_id}; refusing to check the wrong estate"
+        )
+    return reader, account_id, access
 
 
 def _write_private(path: Path, text: str) -> Path:

@@ -1,3 +1,4 @@
-"""The suite's pytest plugin lives in viewster_infra.plugin; this file only loads it."""
+"""The suite's pytest plugin lives in viewster_infra (hooks in plugin.py, fixtures in fixtures.py); this file only
+loads it."""
 
-pytest_plugins = ["viewster_infra.plugin"]
+pytest_plugins = ["viewster_infra.plugin", "viewster_infra.fixtures"]

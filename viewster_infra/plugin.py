@@ -1,4 +1,5 @@
-"""The pytest plugin: options, the run's context, parameters from the spec, facts for checks, report metadata."""
+"""The pytest plugin's hooks: options, the run's context, parameters from the spec, report metadata.
+The fixtures checks use are in fixtures.py."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ from pathlib import Path
 import pytest
 from _pytest import junitxml  # xml_key: junitxml's own handle on the report being written
 
-from viewster_infra import expectations, findings, reporting
+from viewster_infra import expectations, reporting
 from viewster_infra.context import RunContext, RunInputs, RunSetupError, start_run
-from viewster_infra.findings import drift
 from viewster_infra.sandbox import lifecycle
 
 CONTEXT = pytest.StashKey[RunContext]()
@@ -140,92 +140,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if context.inputs.sandbox_started_by_run:
         lifecycle.down(context.env, config.getoption("sandbox_dir") or config.rootpath / ".sandbox")
     shutil.rmtree(context.run_dir, ignore_errors=True)
-
-
-class AwsFacts:
-    """What checks read AWS through: `aws.facts("rds")` is the rds collector's data, read once per run."""
-
-    def __init__(self, context: RunContext) -> None:
-        self._snapshot = context.snapshot
-
-    def facts(self, service: str) -> dict:
-        found = self._snapshot.facts(service)
-        if found.error is not None:
-            drift(service, found.error)
-        return found.data
-
-
-@pytest.fixture(autouse=True)
-def _current_test(request: pytest.FixtureRequest):
-    """Lets a failing check attach evidence to its own report (findings.drift)."""
-    token = findings.current_test.set(request.node)
-    yield
-    findings.current_test.reset(token)
-
-
-@pytest.fixture(scope="session")
-def run(request: pytest.FixtureRequest) -> RunContext:
-    """The run's context: environment, spec, account."""
-    context = request.config.stash.get(CONTEXT, None)
-    if context is None:
-        raise pytest.UsageError(f"the checks in {CHECKS_DIR}/ need --env")
-    return context
-
-
-@pytest.fixture(scope="session")
-def spec(run: RunContext):
-    """The environment's validated spec (specs/common.yaml merged with specs/<env>.yaml)."""
-    return run.spec
-
-
-@pytest.fixture(scope="session")
-def aws(run: RunContext) -> AwsFacts:
-    """AWS facts, gathered once per service per run and shared across xdist workers."""
-    return AwsFacts(run)
-
-
-class HostFacts:
-    """What host checks read: `hosts.facts("backend")` is that host's probe, run once per run over SSH."""
-
-    def __init__(self, context: RunContext) -> None:
-        self._hosts = context.hosts
-
-    def facts(self, role: str) -> dict:
-        if self._hosts.unavailable is not None:
-            pytest.skip(f"no replica hosts in this sandbox: {self._hosts.unavailable}")
-        found = self._hosts.facts(role)
-        if found.error is not None:
-            drift(f"host {role}", f"unreachable: {found.error}")
-        return found.data
-
-
-@pytest.fixture(scope="session")
-def hosts(run: RunContext) -> HostFacts:
-    """Host facts, gathered once per run (one SSH command per host, hosts in parallel)."""
-    return HostFacts(run)
-
-
-class EndpointFacts:
-    """What checks of the live endpoints read: probed once per run from outside, as a client would."""
-
-    def __init__(self, context: RunContext) -> None:
-        self._context = context
-
-    def facts(self) -> dict:
-        if self._context.inputs.endpoint_url and self._context.inputs.names is None:
-            pytest.skip(f"no replica hosts in this sandbox: {self._context.hosts.unavailable}")
-        return self._context.endpoint_facts().data
-
-
-@pytest.fixture(scope="session")
-def endpoints(run: RunContext) -> EndpointFacts:
-    return EndpointFacts(run)
-
-
-@pytest.fixture(scope="session")
-def role_host(run: RunContext):
-    """role -> a testinfra host on the run's SSH connection, for incident tests: `role_host("backend").file(...)`."""
-    return run.hosts.testinfra_host
 
 
 def _runs_checks(config: pytest.Config) -> bool:

@@ -1,0 +1,98 @@
+"""The fixtures checks are written against: the run, its spec, and its facts (AWS, hosts, endpoints), each
+gathered once per run. A check that finds its facts missing fails (or, without replica hosts, skips) with one line."""
+
+from __future__ import annotations
+
+import pytest
+
+from viewster_infra import findings
+from viewster_infra.context import RunContext
+from viewster_infra.findings import drift
+from viewster_infra.plugin import CHECKS_DIR, CONTEXT
+
+
+class AwsFacts:
+    """What checks read AWS through: `aws.facts("rds")` is the rds collector's data, read once per run."""
+
+    def __init__(self, context: RunContext) -> None:
+        self._snapshot = context.snapshot
+
+    def facts(self, service: str) -> dict:
+        found = self._snapshot.facts(service)
+        if found.error is not None:
+            drift(service, found.error)
+        return found.data
+
+
+@pytest.fixture(autouse=True)
+def _current_test(request: pytest.FixtureRequest):
+    """Lets a failing check attach evidence to its own report (findings.drift)."""
+    token = findings.current_test.set(request.node)
+    yield
+    findings.current_test.reset(token)
+
+
+@pytest.fixture(scope="session")
+def run(request: pytest.FixtureRequest) -> RunContext:
+    """The run's context: environment, spec, account."""
+    context = request.config.stash.get(CONTEXT, None)
+    if context is None:
+        raise pytest.UsageError(f"the checks in {CHECKS_DIR}/ need --env")
+    return context
+
+
+@pytest.fixture(scope="session")
+def spec(run: RunContext):
+    """The environment's validated spec (specs/common.yaml merged with specs/<env>.yaml)."""
+    return run.spec
+
+
+@pytest.fixture(scope="session")
+def aws(run: RunContext) -> AwsFacts:
+    """AWS facts, gathered once per service per run and shared across xdist workers."""
+    return AwsFacts(run)
+
+
+class HostFacts:
+    """What host checks read: `hosts.facts("backend")` is that host's probe, run once per run over SSH."""
+
+    def __init__(self, context: RunContext) -> None:
+        self._hosts = context.hosts
+
+    def facts(self, role: str) -> dict:
+        if self._hosts.unavailable is not None:
+            pytest.skip(f"no replica hosts in this sandbox: {self._hosts.unavailable}")
+        found = self._hosts.facts(role)
+        if found.error is not None:
+            drift(f"host {role}", f"unreachable: {found.error}")
+        return found.data
+
+
+@pytest.fixture(scope="session")
+def hosts(run: RunContext) -> HostFacts:
+    """Host facts, gathered once per run (one SSH command per host, hosts in parallel)."""
+    return HostFacts(run)
+
+
+class EndpointFacts:
+    """What checks of the live endpoints read: probed once per run from outside, as a client would."""
+
+    def __init__(self, context: RunContext) -> None:
+        self._context = context
+
+    def facts(self) -> dict:
+        if self._context.hosts.unavailable is not None:
+            pytest.skip(f"no replica hosts in this sandbox: {self._context.hosts.unavailable}")
+        return self._context.endpoint_facts().data
+
+
+@pytest.fixture(scope="session")
+def endpoints(run: RunContext) -> EndpointFacts:
+    """What the environment serves, probed once per run from outside."""
+    return EndpointFacts(run)
+
+
+@pytest.fixture(scope="session")
+def role_host(run: RunContext):
+    """role -> a testinfra host on the run's SSH connection, for incident tests: `role_host("backend").file(...)`."""
+    return run.hosts.testinfra_host

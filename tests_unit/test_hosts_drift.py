@@ -15,7 +15,14 @@ from tests_unit.harness import SPEC_DIR, proves
 BACKEND_IMAGE = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/viewster-staging-backend:latest"
 
 
-HOST_CHECKS = ("test_container_", "test_nginx_", "test_host_", "test_redis_", "test_rabbitmq_")
+HOST_CHECKS = (
+    "test_container_",
+    "test_nginx_",
+    "test_host_",
+    "test_redis_",
+    "test_rabbitmq_",
+    "test_deploy_container_",
+)
 
 
 def host_checks(result, role: str) -> set[str]:
@@ -57,9 +64,13 @@ def test_port_published_on_loopback_only(staging_hosts):
 def test_container_from_another_environments_image(staging_hosts):
     staging_hosts.restore("frontend")
     production_image = BACKEND_IMAGE.replace("staging-backend", "production-frontend")
+    staging_image = BACKEND_IMAGE.replace("staging-backend", "staging-frontend")
     staging_hosts.ssh(
-        "frontend", f"docker rm -f frontend-blue && docker run -d --name frontend-blue -p 3000:3000 {production_image}"
+        "frontend",
+        f"docker tag {staging_image} {production_image} && docker rm -f frontend-blue && "
+        f"docker run -d --name frontend-blue -p 3000:3000 {production_image}",
     )
+    # Only the name it was started by is wrong: the bits (and so the deploy checks) are staging's latest.
     assert staging_hosts.run().failures == {
         "test_container_image[staging-frontend-frontend-blue]": "frontend container frontend-blue: image repository "
         "expected '123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/viewster-staging-frontend', "
@@ -74,7 +85,13 @@ def test_container_renamed_is_not_found(staging_hosts):
     renamed = "frontend container frontend-blue: not found (no container of that name (docker inspect))"
     assert result.failures == {
         f"{check}[staging-frontend-frontend-blue]": renamed
-        for check in ("test_container_running", "test_container_published_ports", "test_container_image")
+        for check in (
+            "test_container_running",
+            "test_container_published_ports",
+            "test_container_image",
+            "test_deploy_container_runs_expected_image",
+            "test_deploy_container_started_after_push",
+        )
     }
 
 
@@ -267,6 +284,8 @@ def test_container_runtime_not_answering(staging_hosts):
         "test_container_running[staging-backend-backend-blue]",
         "test_container_published_ports[staging-backend-backend-blue]",
         "test_container_image[staging-backend-backend-blue]",
+        "test_deploy_container_runs_expected_image[staging-backend-backend-blue]",
+        "test_deploy_container_started_after_push[staging-backend-backend-blue]",
     }
 
 

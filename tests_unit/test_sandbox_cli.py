@@ -6,6 +6,7 @@ import sys
 
 from tests_unit.harness import ROOT, SPEC_DIR, run_suite
 from viewster_infra.sandbox import lifecycle
+from viewster_infra.sandbox.ecr_images import COMMITS
 from viewster_infra.sandbox.hosts import lifecycle as hosts_lifecycle
 
 
@@ -62,7 +63,11 @@ def test_without_replica_hosts_the_aws_half_runs_and_host_checks_say_why(tmp_pat
     try:
         assert state.hosts is None and state.hosts_unavailable == reason
         result = run_suite(
-            "--env=staging", "--sandbox", f"--sandbox-dir={tmp_path / 'state'}", reports_dir=tmp_path / "reports"
+            "--env=staging",
+            "--sandbox",
+            f"--sandbox-dir={tmp_path / 'state'}",
+            f"--deployed-sha={COMMITS[-1]}",  # the deploy checks of ECR alone run too
+            reports_dir=tmp_path / "reports",
         )
     finally:
         lifecycle.down("staging", tmp_path / "state")
@@ -72,7 +77,15 @@ def test_without_replica_hosts_the_aws_half_runs_and_host_checks_say_why(tmp_pat
         name
         for name in result.outcomes
         if name.startswith(
-            ("test_container_", "test_nginx_", "test_host_", "test_redis_", "test_rabbitmq_", "test_endpoint_")
+            (
+                "test_container_",
+                "test_nginx_",
+                "test_host_",
+                "test_redis_",
+                "test_rabbitmq_",
+                "test_endpoint_",
+                "test_deploy_container_",
+            )
         )
     }
     assert all(f"no replica hosts in this sandbox: {reason}" in result.messages[name] for name in skipped)

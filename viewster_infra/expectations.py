@@ -106,6 +106,9 @@ PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
     "parameter": lambda s: _named("ssm parameter", s.ssm.parameters, _by_attr("name")),
     "server": lambda s: {k: Expected(k, OnHost(k, k, r), f"host {k}") for k, r in s.hosts.roles.items()},
     "container": _on_hosts("container", lambda role: role.containers),
+    "deployed_container": _on_hosts(
+        "container", lambda role: {name: c for name, c in role.containers.items() if c.ecr_repository is not None}
+    ),
     "reach": _on_hosts("reach", lambda role: {r.key: r for r in role.reaches}),
     "nginx": _roles_with("nginx", "nginx"),
     "redis": _roles_with("redis", "redis"),

@@ -28,7 +28,11 @@ def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool
         f'if [ "$(id -u)" != 0 ] && [ {int(use_sudo)} = 1 ]; then S="sudo -n"; fi',
         "b64() { base64 -w0; echo; }",
         "echo '### docker_ps_rc'; docker ps -q >/dev/null 2>&1; echo $?",
-        f"echo '### docker_inspect'; docker inspect {names} 2>/dev/null | b64",
+        f"inspected=$(docker inspect {names} 2>/dev/null)",
+        "echo '### docker_inspect'; printf '%s' \"$inspected\" | b64",
+        # The images the containers run (their ids from the inspect above): RepoDigests say which registry digest.
+        'ids=$(echo "$inspected" | sed -n \'s/^ *"Image": "\\(sha256:[0-9a-f]*\\)".*/\\1/p\' | sort -u)',
+        "echo '### docker_images'; if [ -n \"$ids\" ]; then docker image inspect $ids 2>/dev/null | b64; else echo; fi",
         "echo '### root_fs'; df -P / | tail -n 1",
         "echo '### listening'; ss -ltnH | b64",
     ]
@@ -75,10 +79,11 @@ def _decode(text: str) -> str:
 def parse(output: str, spec: EnvironmentSpec, role_key: str, unresolved: list[str] = ()) -> dict:
     role = spec.hosts.roles[role_key]
     raw = sections(output)
-    inspected = {c["Name"].lstrip("/"): c for c in json.loads(_decode(raw.get("docker_inspect", "")) or "[]")}
+    inspected = {c["Name"].lstrip("/"): c for c in json.loads(_decode(raw.get("docker_inspect", "")).strip() or "[]")}
+    local_images = {i["Id"]: i for i in json.loads(_decode(raw.get("docker_images", "")).strip() or "[]")}
     facts: dict = {
         "container_runtime_answers": raw.get("docker_ps_rc") == "0",
-        "containers": {name: _container(inspected.get(name)) for name in role.containers},
+        "containers": {name: _container(inspected.get(name), local_images) for name in role.containers},
         "root_fs_used_percent": _used_percent(raw.get("root_fs", "")),
         "listening": _listening(_decode(raw.get("listening", ""))),
         "logs": {name: _decode(raw.get(f"logs:{name}", "")) for name in role.containers},
@@ -118,7 +123,7 @@ def parse(output: str, spec: EnvironmentSpec, role_key: str, unresolved: list[st
     return facts
 
 
-def _container(inspected: dict | None) -> dict | None:
+def _container(inspected: dict | None, local_images: dict[str, dict]) -> dict | None:
     if inspected is None:
         return None
     ports = sorted(
@@ -134,6 +139,10 @@ def _container(inspected: dict | None) -> dict | None:
         "restart_count": inspected.get("RestartCount", 0),
         "status": state.get("Status"),
         "image": inspected.get("Config", {}).get("Image"),
+        "image_id": inspected.get("Image"),
+        # repository@sha256:digest of the image it runs, as pulled from a registry (docker image inspect)
+        "repo_digests": sorted(local_images.get(inspected.get("Image"), {}).get("RepoDigests") or []),
+        "started_at": state.get("StartedAt"),
         "ports": ports,
     }
 

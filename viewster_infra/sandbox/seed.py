@@ -11,8 +11,10 @@ import json
 import zipfile
 
 import boto3
+import requests
 
 from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
+from viewster_infra.sandbox import ecr_images
 from viewster_infra.spec.model import EnvironmentSpec
 
 # moto accepts any AMI id and gives the instance this root device name, as an Ubuntu AMI would.
@@ -21,9 +23,15 @@ ROOT_DEVICE = "/dev/sda1"
 # Obviously fake values: the suite must never print these, and unit tests look for them in every report.
 FAKE_SECRET_VALUE = "sandbox-secret-value-never-printed"
 RECOVER_ACTION = "arn:aws:automate:{region}:ec2:recover"
+# What the scanner found in a compliant image: nothing at or above the default threshold (CRITICAL).
+COMPLIANT_SCAN = {"MEDIUM": 2, "LOW": 3, "INFORMATIONAL": 1}
 
 
-def seed(endpoint_url: str, spec: EnvironmentSpec, env: str) -> None:
+def seed(
+    endpoint_url: str, spec: EnvironmentSpec, env: str, scan_counts: dict[str, dict[str, int]] | None = None
+) -> None:
+    """A compliant replica of `env`. scan_counts: ecr.repositories key -> the severity counts of its latest image's
+    scan, instead of COMPLIANT_SCAN (how a drift test gives an image a CRITICAL finding)."""
     session = boto3.Session(region_name=spec.aws.region, **SANDBOX_CREDENTIALS)
 
     def client(name: str):
@@ -34,7 +42,7 @@ def seed(endpoint_url: str, spec: EnvironmentSpec, env: str) -> None:
     instance_ids, public_ips = _instances(ec2, spec, subnet_ids, group_ids)
     _database(client("rds"), spec, group_ids)
     _buckets(client("s3"), spec)
-    _repositories(client("ecr"), spec)
+    _repositories(client("ecr"), spec, endpoint_url, scan_counts or {})
     function_arns = _functions(client("lambda"), client("iam"), spec, env)
     topic_arns = _topics(client("sns"), spec, function_arns)
     _monitoring(client("cloudwatch"), spec, instance_ids, topic_arns)
@@ -159,23 +167,49 @@ def _buckets(s3, spec) -> None:
         )
 
 
-def _repositories(ecr, spec) -> None:
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": 7023,
-                "digest": "sha256:" + "0" * 64,
-            },
-            "layers": [],
-        }
-    )
-    for repo in spec.ecr.repositories.values():
+def _repositories(ecr, spec, endpoint_url: str, scan_counts: dict[str, dict[str, int]]) -> None:
+    """Each repository with its images (images.py), every image scanned, results seeded through moto's static API."""
+    account = boto3.client(
+        "sts", region_name=spec.aws.region, endpoint_url=endpoint_url, **SANDBOX_CREDENTIALS
+    ).get_caller_identity()["Account"]
+    scanned = []
+    for key, repo in spec.ecr.repositories.items():
         ecr.create_repository(repositoryName=repo.name, imageScanningConfiguration={"scanOnPush": repo.scan_on_push})
-        for tag in repo.required_tags + ["3f2c1e0"]:  # the guide tags each image with latest and its commit SHA
-            ecr.put_image(repositoryName=repo.name, imageManifest=manifest, imageTag=tag)
+        history = ecr_images.history(repo.name)
+        for image in history:
+            ecr.put_image(
+                repositoryName=repo.name, imageManifest=image.manifest, imageTag=image.tag, imageDigest=image.digest
+            )
+        newest = history[-1]
+        for tag in repo.required_tags:
+            ecr.put_image(
+                repositoryName=repo.name, imageManifest=newest.manifest, imageTag=tag, imageDigest=newest.digest
+            )
+        for image in history:
+            ecr.start_image_scan(repositoryName=repo.name, imageId={"imageDigest": image.digest})
+            counts = scan_counts.get(key, COMPLIANT_SCAN) if image is newest else COMPLIANT_SCAN
+            scanned.append((repo.name, image.digest, counts))
+    scan_results(endpoint_url, spec.aws.region, account, scanned)
+
+
+def scan_results(endpoint_url: str, region: str, account: str, scanned: list[tuple[str, str, dict]]) -> None:
+    """What the scanner found, per (repository, digest, severity counts), through moto's static result API (moto
+    scans nothing itself)."""
+    results = [
+        {
+            "registryId": account,
+            "repositoryName": repository,
+            "imageId": {"imageDigest": digest},
+            "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
+            "imageScanFindings": {"findings": [], "findingSeverityCounts": counts},
+        }
+        for repository, digest, counts in scanned
+    ]
+    requests.post(
+        f"{endpoint_url}/moto-api/static/ecr/scan-finding-results",
+        json={"results": results, "region": region, "account_id": account},
+        timeout=10,
+    ).raise_for_status()
 
 
 def _functions(lambda_client, iam, spec, env: str) -> dict[str, str]:

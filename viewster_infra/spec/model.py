@@ -148,8 +148,13 @@ class Repository(Strict):
     required_tags: list[str] = []
 
 
+Severity = Literal["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+SEVERITIES: tuple[str, ...] = Severity.__args__  # lowest first
+
+
 class Ecr(Strict):
     repositories: dict[Key, Repository] = Field(min_length=1)
+    scan_fail_at: Severity = "CRITICAL"  # an image finding at or above this severity fails the deploy
 
 
 class Dashboard(Strict):

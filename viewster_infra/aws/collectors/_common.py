@@ -1,9 +1,17 @@
-"""Small helpers every collector shares: pagination, tags, JSON-safe values."""
+"""What every collector shares: the run's options, pagination, tags."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What a run asks of AWS beyond the spec."""
+
+    deployed_sha: str | None = None  # --deployed-sha: the commit the deploy says it shipped
 
 
 def paginate(client, operation: str, result_key: str, **params: Any) -> Iterator[dict]:

@@ -6,11 +6,11 @@ import json
 
 from botocore.exceptions import ClientError
 
-from viewster_infra.aws.collectors._common import paginate
+from viewster_infra.aws.collectors._common import RunOptions, paginate
 from viewster_infra.spec.model import EnvironmentSpec
 
 
-def collect(reader, spec: EnvironmentSpec) -> dict:
+def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     cloudwatch = reader.client("cloudwatch")
     alarms = {
         a["AlarmName"]: a for a in paginate(cloudwatch, "describe_alarms", "MetricAlarms", AlarmTypes=["MetricAlarm"])

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from viewster_infra.aws.collectors._common import paginate, tags_of, with_tags
+from viewster_infra.aws.collectors._common import RunOptions, paginate, tags_of, with_tags
 from viewster_infra.spec.model import EnvironmentSpec
 
 GONE = {"shutting-down", "terminated"}
 
 
-def collect(reader, spec: EnvironmentSpec) -> dict:
+def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     ec2 = reader.client("ec2")
     vpc = _first(with_tags(paginate(ec2, "describe_vpcs", "Vpcs"), spec.vpc.tags))
     subnets = list(paginate(ec2, "describe_subnets", "Subnets"))

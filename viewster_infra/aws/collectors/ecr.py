@@ -1,12 +1,16 @@
-"""ECR: each repository the spec names, its scan-on-push setting and its image tags."""
+"""ECR: each repository the spec names, its scan-on-push setting, its images (digest, tags, push time), and the
+scan of the images that should be running: the one `latest` points to and, after a deploy, the deployed commit's."""
 
 from __future__ import annotations
 
-from viewster_infra.aws.collectors._common import paginate
+from botocore.exceptions import ClientError
+
+from viewster_infra import deploy
+from viewster_infra.aws.collectors._common import RunOptions, paginate
 from viewster_infra.spec.model import EnvironmentSpec
 
 
-def collect(reader, spec: EnvironmentSpec) -> dict:
+def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     ecr = reader.client("ecr")
     found = {r["repositoryName"]: r for r in paginate(ecr, "describe_repositories", "repositories")}
     repositories = {}
@@ -15,11 +19,45 @@ def collect(reader, spec: EnvironmentSpec) -> dict:
         if repo is None:
             repositories[key] = None
             continue
-        tagged = paginate(ecr, "list_images", "imageIds", repositoryName=want.name, filter={"tagStatus": "TAGGED"})
+        images = [_image(i) for i in paginate(ecr, "describe_images", "imageDetails", repositoryName=want.name)]
+        # Newest first, as a person reads a history; pushes within one second keep the order ECR lists them in.
+        images = sorted(reversed(images), key=lambda i: i["pushed_at"], reverse=True)
         repositories[key] = {
             "name": want.name,
             "uri": repo["repositoryUri"],
             "scan_on_push": repo.get("imageScanningConfiguration", {}).get("scanOnPush", False),
-            "tags": sorted({image["imageTag"] for image in tagged}),
+            "tags": sorted({tag for image in images for tag in image["tags"]}),
+            "images": images,
+            "scans": {digest: _scan(ecr, want.name, digest) for digest in _to_scan(images, options.deployed_sha)},
         }
     return {"repositories": repositories}
+
+
+def _image(detail: dict) -> dict:
+    return {
+        "digest": detail["imageDigest"],
+        "tags": sorted(detail.get("imageTags", [])),
+        "pushed_at": detail["imagePushedAt"].isoformat(),
+    }
+
+
+def _to_scan(images: list[dict], deployed_sha: str | None) -> list[str]:
+    """Digests of the images that should run: `latest`'s and the deployed commit's (usually one and the same)."""
+    wanted = [i["digest"] for i in images if "latest" in i["tags"]]
+    if deployed_sha:
+        wanted += [i["digest"] for i in images if any(deploy.names_commit(t, deployed_sha) for t in i["tags"])]
+    return list(dict.fromkeys(wanted))
+
+
+def _scan(ecr, repository: str, digest: str) -> dict:
+    """Scan status and finding counts by severity (one page: the counts are a summary of every finding)."""
+    try:
+        found = ecr.describe_image_scan_findings(repositoryName=repository, imageId={"imageDigest": digest})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ScanNotFoundException":
+            return {"status": None, "counts": {}}
+        raise
+    return {
+        "status": found.get("imageScanStatus", {}).get("status"),
+        "counts": found.get("imageScanFindings", {}).get("findingSeverityCounts", {}),
+    }

@@ -3,11 +3,11 @@ secrets in its environment variables, and nothing of it is stored."""
 
 from __future__ import annotations
 
-from viewster_infra.aws.collectors._common import paginate
+from viewster_infra.aws.collectors._common import RunOptions, paginate
 from viewster_infra.spec.model import EnvironmentSpec
 
 
-def collect(reader, spec: EnvironmentSpec) -> dict:
+def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     arns = {
         f["FunctionName"]: f["FunctionArn"] for f in paginate(reader.client("lambda"), "list_functions", "Functions")
     }

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from viewster_infra.aws.collectors._common import paginate
+from viewster_infra.aws.collectors._common import RunOptions, paginate
 from viewster_infra.spec.model import EnvironmentSpec
 
 
-def collect(reader, spec: EnvironmentSpec) -> dict:
+def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     found = {
         db["DBInstanceIdentifier"]: db for db in paginate(reader.client("rds"), "describe_db_instances", "DBInstances")
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from viewster_infra.aws.collectors._common import RunOptions
 from viewster_infra.spec.model import EnvironmentSpec
 
 # Error codes S3 uses for "this bucket has no such configuration": facts, not failures to read.
@@ -14,7 +15,7 @@ ABSENT = {
 }
 
 
-def collect(reader, spec: EnvironmentSpec) -> dict:
+def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     s3 = reader.client("s3")
     return {"buckets": {key: _bucket(s3, want.name) for key, want in spec.s3.buckets.items()}}
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from viewster_infra.aws.collectors._common import paginate
+from viewster_infra.aws.collectors._common import RunOptions, paginate
 from viewster_infra.spec.model import EnvironmentSpec
 
 
-def collect(reader, spec: EnvironmentSpec) -> dict:
+def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     sns = reader.client("sns")
     arns = {arn.rsplit(":", 1)[1]: arn for arn in (t["TopicArn"] for t in paginate(sns, "list_topics", "Topics"))}
     subscriptions = list(paginate(sns, "list_subscriptions", "Subscriptions"))

@@ -6,11 +6,11 @@ read-only guard for that reason).
 
 from __future__ import annotations
 
-from viewster_infra.aws.collectors._common import paginate
+from viewster_infra.aws.collectors._common import RunOptions, paginate
 from viewster_infra.spec.model import EnvironmentSpec
 
 
-def collect(reader, spec: EnvironmentSpec) -> dict:
+def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     names = sorted({p.name for p in spec.ssm.parameters.values()})
     found = {
         p["Name"]: p

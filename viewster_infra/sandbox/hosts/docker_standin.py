@@ -69,6 +69,23 @@ def _find(ref: str) -> dict | None:
     return _load(ref) or next((c for c in _all() if c["id"].startswith(ref)), None)
 
 
+def _local_images() -> list[dict]:
+    path = STATE / "images" / "index.json"  # beside, not among, the containers
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _image(ref: str) -> dict | None:
+    """A local image by repo:tag, repo@digest or id, as Docker resolves a reference (no pull: none can happen here)."""
+    return _match(_local_images(), ref)
+
+
+def _match(images: list[dict], ref: str) -> dict | None:
+    for image in images:
+        if ref in image["RepoTags"] or ref in image["RepoDigests"] or image["Id"] in (ref, f"sha256:{ref}"):
+            return image
+    return None
+
+
 # -- commands ----------------------------------------------------------------------------------------------------
 
 
@@ -100,10 +117,15 @@ def run(args: list[str]) -> int:
         )
         return 125
     image = rest[0]
+    local = _image(image)
+    if local is None:
+        print(f"docker: Error response from daemon: pull access denied for {image} (not pulled)", file=sys.stderr)
+        return 125
     container = {
         "id": os.urandom(32).hex(),
         "name": name,
         "image": image,
+        "image_id": local["Id"],
         "ports": ports,
         "env": env,
         "created": datetime.now(UTC).isoformat(),
@@ -148,6 +170,17 @@ def start(args: list[str]) -> int:
             return _no_such(ref)
         if not _alive(container):
             _start(container)
+        print(ref)
+    return 0
+
+
+def restart(args: list[str]) -> int:
+    for ref in (a for a in args if not a.startswith("-")):
+        container = _find(ref)
+        if container is None:
+            return _no_such(ref)
+        _kill(container)
+        _start(container)
         print(ref)
     return 0
 
@@ -229,15 +262,73 @@ def exec_(args: list[str]) -> int:
 
 
 def inspect(args: list[str]) -> int:
-    refs = [a for a in args if not a.startswith("-")]
+    template, refs = _format_option(args)
     found, missing = [], []
     for ref in refs:
         container = _find(ref)
         (found if container else missing).append(container or ref)
-    print(json.dumps([_inspect(c) for c in found], indent=4))
+    _print_objects([_inspect(c) for c in found], template)
     for ref in missing:
         print(f"Error: No such object: {ref}", file=sys.stderr)
     return 1 if missing else 0
+
+
+def image(args: list[str]) -> int:
+    """`docker image inspect REF...`: the local images' ids, tags and registry digests."""
+    if not args or args[0] != "inspect":
+        return _unsupported(f"image {args[0] if args else ''}")
+    template, refs = _format_option(args[1:])
+    found, missing = [], []
+    for ref in refs:
+        local = _image(ref)
+        (found if local else missing).append(local or ref)
+    _print_objects(found, template)
+    for ref in missing:
+        print(f"Error: No such image: {ref}", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def tag(args: list[str]) -> int:
+    """`docker tag SOURCE TARGET`: one more name for a local image (its registry digests stay what they were)."""
+    source, target = args
+    images = _local_images()
+    found = _match(images, source)
+    if found is None:
+        print(f"Error response from daemon: No such image: {source}", file=sys.stderr)
+        return 1
+    for image in images:
+        if target in image["RepoTags"]:
+            image["RepoTags"].remove(target)
+    found["RepoTags"].append(target)
+    (STATE / "images" / "index.json").write_text(json.dumps(images, indent=2))
+    return 0
+
+
+def _format_option(args: list[str]) -> tuple[str | None, list[str]]:
+    template, refs, rest = None, [], list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg in ("-f", "--format"):
+            template = rest.pop(0)
+        elif arg.startswith("--format="):
+            template = arg.split("=", 1)[1]
+        elif not arg.startswith("-"):
+            refs.append(arg)
+    return template, refs
+
+
+def _print_objects(objects: list[dict], template: str | None) -> None:
+    if template is None:
+        print(json.dumps(objects, indent=4))
+        return
+    for obj in objects:  # Go templates of one field path, e.g. {{.Image}} or {{.State.StartedAt}}
+        print(re.sub(r"\{\{\s*((?:\.\w+)+)\s*\}\}", lambda m, obj=obj: str(_field(obj, m.group(1))), template))
+
+
+def _field(obj: dict, path: str):
+    for part in path.strip(".").split("."):
+        obj = obj.get(part, "") if isinstance(obj, dict) else ""
+    return obj
 
 
 def _inspect(container: dict) -> dict:
@@ -250,6 +341,7 @@ def _inspect(container: dict) -> dict:
     return {
         "Id": container["id"],
         "Created": container["created"],
+        "Image": container.get("image_id", ""),
         "Name": f"/{container['name']}",
         "RestartCount": container["restart_count"],
         "State": {
@@ -344,6 +436,9 @@ COMMANDS = {
     "logs": logs,
     "exec": exec_,
     "inspect": inspect,
+    "image": image,
+    "tag": tag,
+    "restart": restart,
     "ps": ps,
 }
 

@@ -20,7 +20,7 @@ class Program:
 
 
 def program_for(image: str, ports: list[dict], env: dict[str, str]) -> Program:
-    repository = image.rsplit("/", 1)[-1].split(":")[0]
+    repository = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":")[0]  # repo:tag or repo@sha256:digest
     by_port = {p["container_port"]: p for p in ports}
     if repository.endswith("-backend"):
         bind = by_port.get(8080) or ports[0]

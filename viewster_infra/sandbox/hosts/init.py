@@ -48,6 +48,13 @@ def docker_standin(config: dict) -> None:
     shim.chmod(0o755)
 
 
+def image_store(config: dict) -> None:
+    """The images this host has pulled (render.py), where the docker stand-in looks them up."""
+    store = Path("/var/lib/docker-standin/images")
+    store.mkdir(parents=True, exist_ok=True)
+    (store / "index.json").write_text(json.dumps(config["images"], indent=2))
+
+
 def start_containers(config: dict) -> None:
     for container in config["containers"]:
         argv = ["docker", "run", "-d", "--name", container["name"]]
@@ -118,6 +125,7 @@ def main(host_dir: Path) -> None:
         become_postgres(config["address"])
     os.environ["PATH"] = _path()
     docker_standin(config)
+    image_store(config)
     if config["nginx"]:
         sh("nginx")
     start_containers(config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -66,11 +67,11 @@ def up(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint_url:
     shutil.rmtree(env_dir, ignore_errors=True)
     tls.create_ca(env_dir / "ca")
 
-    repository_uris, database_endpoint = _from_aws(endpoint_url, spec)
+    registry, database_endpoint = _from_aws(endpoint_url, spec)
     names = _names(spec, places, database_endpoint)
     processes = {}
     for place in places.values():
-        host_dir = render.host_files(env_dir, spec, place, places, names, repository_uris, database_endpoint)
+        host_dir = render.host_files(env_dir, spec, place, places, names, registry, database_endpoint)
         network.netns_up(place, bridge)
         processes[place.name] = _start(place, host_dir)
     ssh = render.client_files(env_dir, env, places, roles)
@@ -104,9 +105,9 @@ def restart(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint
     for pid in network.ip("netns", "pids", place.netns, check=False).stdout.split():
         subprocess.run(["kill", "-9", pid], capture_output=True)
     network.ip("-n", place.netns, "link", "set", "eth0", "up")
-    repository_uris, database_endpoint = _from_aws(endpoint_url, spec)
+    registry, database_endpoint = _from_aws(endpoint_url, spec)
     names = _names(spec, places, database_endpoint)
-    host_dir = render.host_files(env_dir, spec, place, places, names, repository_uris, database_endpoint)
+    host_dir = render.host_files(env_dir, spec, place, places, names, registry, database_endpoint)
     pid = _start(place, host_dir)
     _wait_ready({k: v for k, v in places.items() if k in (name, "database")}, spec, only=name)
     return pid
@@ -136,15 +137,34 @@ def _names(spec: EnvironmentSpec, places: dict[str, layout.HostPlace], database_
     return names
 
 
-def _from_aws(endpoint_url: str, spec: EnvironmentSpec) -> tuple[dict[str, str], str]:
-    """Image repository URIs and the RDS endpoint's name, as the seeded sandbox reports them."""
+def _from_aws(endpoint_url: str, spec: EnvironmentSpec) -> tuple[dict[str, dict], str]:
+    """What the hosts pull from the seeded sandbox: per ecr.repositories key its URI and every image in it (id,
+    digest, tags, as `docker pull` would store them), and the RDS endpoint's name."""
     session = boto3.Session(region_name=spec.aws.region, **SANDBOX_CREDENTIALS)
     ecr = session.client("ecr", endpoint_url=endpoint_url)
     uris = {r["repositoryName"]: r["repositoryUri"] for r in ecr.describe_repositories()["repositories"]}
+    registry = {}
+    for key, repo in spec.ecr.repositories.items():
+        details = ecr.describe_images(repositoryName=repo.name)["imageDetails"]
+        pulled = ecr.batch_get_image(
+            repositoryName=repo.name, imageIds=[{"imageDigest": d["imageDigest"]} for d in details]
+        )["images"]
+        manifests = {image["imageId"]["imageDigest"]: json.loads(image["imageManifest"]) for image in pulled}
+        registry[key] = {
+            "uri": uris[repo.name],
+            "images": [
+                {
+                    "id": manifests[d["imageDigest"]]["config"]["digest"],
+                    "digest": d["imageDigest"],
+                    "tags": d.get("imageTags", []),
+                }
+                for d in details
+            ],
+        }
     rds = session.client("rds", endpoint_url=endpoint_url)
     database = spec.rds.databases[next(iter(spec.rds.databases))]
     endpoint = rds.describe_db_instances(DBInstanceIdentifier=database.identifier)["DBInstances"][0]["Endpoint"]
-    return {key: uris[repo.name] for key, repo in spec.ecr.repositories.items()}, endpoint["Address"]
+    return registry, endpoint["Address"]
 
 
 def _start(place: layout.HostPlace, host_dir: Path) -> int:

@@ -3,6 +3,7 @@ containers to start. Also the environment's SSH client files: key, known_hosts, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -61,7 +62,7 @@ def host_files(
     place: HostPlace,
     places: dict[str, HostPlace],
     names: dict[str, str],
-    repository_uris: dict[str, str],
+    registry: dict[str, dict],
     database_endpoint: str,
 ) -> Path:
     """Everything one role's host needs; returns its directory (host.json in it drives init.py)."""
@@ -93,7 +94,7 @@ def host_files(
     role = spec.hosts.roles.get(place.name)
     if role is not None and role.nginx is not None:
         _nginx(etc / "nginx", env_dir, spec, role)
-    containers = [] if role is None else _containers(role, repository_uris, database_endpoint)
+    containers = [] if role is None else _containers(role, registry, database_endpoint)
     (directory / "host.json").write_text(
         json.dumps(
             {
@@ -103,6 +104,7 @@ def host_files(
                 "root": str(ROOT),
                 "nginx": bool(role and role.nginx),
                 "containers": containers,
+                "images": [] if role is None else _local_images(role, registry),
             },
             indent=2,
         )
@@ -110,16 +112,43 @@ def host_files(
     return directory
 
 
-def _containers(role: Role, repository_uris: dict[str, str], database_endpoint: str) -> list[dict]:
+def _containers(role: Role, registry: dict[str, dict], database_endpoint: str) -> list[dict]:
     started = []
     for name, container in role.containers.items():
-        image = container.image or f"{repository_uris[container.ecr_repository]}:latest"
+        image = container.image or f"{registry[container.ecr_repository]['uri']}:latest"
         publish = [port.replace("->", ":") for port in container.ports]
         env = {}
         if container.ecr_repository == "backend":
             env["DATABASE_URL"] = f"postgresql://viewster:{FAKE_SECRET_VALUE}@{database_endpoint}:5432/viewster"
         started.append({"name": name, "image": image, "publish": publish, "env": env})
     return started
+
+
+def _local_images(role: Role, registry: dict[str, dict]) -> list[dict]:
+    """The host's image store, as `docker pull` of its containers' repositories left it (every image in them) and
+    its public images. RepoDigests is what a registry pull records: repository@digest of the manifest."""
+    local = []
+    for container in role.containers.values():
+        if container.ecr_repository is not None:
+            uri = registry[container.ecr_repository]["uri"]
+            local += [
+                {
+                    "Id": image["id"],
+                    "RepoTags": [f"{uri}:{tag}" for tag in image["tags"]],
+                    "RepoDigests": [f"{uri}@{image['digest']}"],
+                }
+                for image in registry[container.ecr_repository]["images"]
+            ]
+        else:  # a public image: no registry here to pull from, so its digest is made from its name
+            digest = "sha256:" + hashlib.sha256(container.image.encode()).hexdigest()
+            local.append(
+                {
+                    "Id": "sha256:" + hashlib.sha256(digest.encode()).hexdigest(),
+                    "RepoTags": [container.image],
+                    "RepoDigests": [f"{container.image.split(':')[0]}@{digest}"],
+                }
+            )
+    return local
 
 
 def nginx_time(seconds: float) -> str:

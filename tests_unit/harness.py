@@ -7,8 +7,10 @@ with the same options a person would type, returning every check's outcome and o
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,10 +19,10 @@ import pytest
 import requests
 
 from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
-from viewster_infra.sandbox import lifecycle
+from viewster_infra.sandbox import ecr_images, lifecycle
 from viewster_infra.sandbox.hosts import lifecycle as hosts
 from viewster_infra.sandbox.hosts import render
-from viewster_infra.sandbox.seed import seed
+from viewster_infra.sandbox.seed import COMPLIANT_SCAN, scan_results, seed
 from viewster_infra.spec.loader import load, merged_document
 from viewster_infra.spec.model import EnvironmentSpec
 
@@ -35,6 +37,8 @@ class SuiteResult:
     messages: dict[str, str] = field(default_factory=dict)  # check id -> the failure's text
     sections: dict[str, str] = field(default_factory=dict)  # check id -> its report sections (evidence), as text
     metadata: dict[str, str] = field(default_factory=dict)  # the HTML report's environment table
+    settled: dict[str, str] = field(default_factory=dict)  # check id -> how --settle ended for it
+    reads: dict[str, set[str]] = field(default_factory=dict)  # check id -> the facts it read ("aws-ec2", ...)
 
     @property
     def failures(self) -> dict[str, str]:
@@ -43,6 +47,10 @@ class SuiteResult:
     @property
     def api_calls(self) -> int:
         return int(self.metadata["AWS API calls"].split()[0])
+
+    def ssh_commands(self, role: str) -> int:
+        """SSH commands the run sent to one host ("SSH per host: backend 1 connection(s) 1 command(s) in 650 ms")."""
+        return int(re.search(rf"{role} \d+ connection\(s\) (\d+) command", self.metadata["SSH per host"]).group(1))
 
 
 class _Recorder:
@@ -53,10 +61,16 @@ class _Recorder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         name = report.nodeid.split("::")[-1]
+        for key, text in report.user_properties if report.when == "teardown" else ():
+            if key == "reads":
+                self.result.reads[name] = set(text.split())
         if report.when == "call" or report.outcome != "passed":
             self.result.outcomes[name] = report.outcome
             self.result.messages[name] = report.longreprtext
             self.result.sections[name] = "\n".join(f"{title}\n{text}" for title, text in report.sections)
+            for key, text in report.user_properties:
+                if key == "settle":
+                    self.result.settled[name] = text
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -90,11 +104,15 @@ class Sandbox:
         self.spec = load(SPEC_DIR, env).spec
         self.state = lifecycle.up(env, SPEC_DIR, state_dir)
 
-    def reset(self, drift: Callable[[dict], None] | None = None) -> None:
-        """Back to a compliant replica: forget every resource, then seed again from the spec.
+    def reset(
+        self, drift: Callable[[dict], None] | None = None, scan_counts: dict[str, dict[str, int]] | None = None
+    ) -> None:
+        """Back to a compliant replica: forget every resource, then seed again from the spec, and redeploy the
+        hosts' containers (the images were just pushed anew, and a deploy starts containers after the push).
 
         With `drift`, the replica is seeded from a changed copy of the spec instead, for what cannot be changed on a
         live resource (a VPC's CIDR, a DB engine, an instance's subnet): `drift` edits the spec document in place.
+        With `scan_counts` (ecr.repositories key -> severity counts), that repository's latest image scans so.
         """
         requests.post(f"{self.state.aws_endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
         spec = self.spec
@@ -102,7 +120,37 @@ class Sandbox:
             document = merged_document(SPEC_DIR, self.env)
             drift(document)
             spec = EnvironmentSpec.model_validate(document)
-        seed(self.state.aws_endpoint_url, spec, self.env)
+        seed(self.state.aws_endpoint_url, spec, self.env, scan_counts)
+        self.redeploy()
+
+    def redeploy(self) -> None:
+        """`docker restart` of every container whose image comes from ECR, all hosts at once."""
+        if self.state.hosts is None:
+            return
+        deployed = {
+            role: " ".join(name for name, c in spec.containers.items() if c.ecr_repository is not None)
+            for role, spec in self.spec.hosts.roles.items()
+        }
+        roles = [role for role, names in deployed.items() if names]
+        with ThreadPoolExecutor() as pool:
+            list(pool.map(lambda role: self.ssh(role, f"docker restart {deployed[role]}"), roles))
+
+    def push_image(self, repository_key: str, commit: str, tags: tuple[str, ...] = ()) -> ecr_images.Image:
+        """Push the image of `commit` to a repository, tagged with its short SHA and `tags`, as CI's build does, and
+        scan it clean as scan-on-push would (moto scans nothing by itself)."""
+        repository = self.spec.ecr.repositories[repository_key].name
+        image = ecr_images.build(repository, commit)
+        ecr = self.client("ecr")
+        for tag in (image.tag, *tags):
+            ecr.put_image(
+                repositoryName=repository, imageManifest=image.manifest, imageTag=tag, imageDigest=image.digest
+            )
+        ecr.start_image_scan(repositoryName=repository, imageId={"imageDigest": image.digest})
+        state = self.state
+        scan_results(
+            state.aws_endpoint_url, state.region, state.account_id, [(repository, image.digest, COMPLIANT_SCAN)]
+        )
+        return image
 
     def ssh(self, role: str, command: str) -> str:
         """Run a command on a replica host, as an operator would (drift is made the way it happens in life)."""

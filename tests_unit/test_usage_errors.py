@@ -88,3 +88,24 @@ def test_wrong_account_aborts_before_any_check(sandboxes, spec_copy):
         f"wrong account: the credentials (sandbox at {staging.state.aws_endpoint_url}) are for account 123456789012, "
         "but the spec for staging names 999999999999; refusing to check the wrong estate",
     )
+
+
+@pytest.mark.parametrize(
+    "option, expected",
+    [
+        ("--deployed-sha=main", "--deployed-sha 'main' is not a commit SHA (7 to 40 hexadecimal digits)"),
+        ("--deployed-sha=abc12", "--deployed-sha 'abc12' is not a commit SHA (7 to 40 hexadecimal digits)"),
+        ("--settle=soon", "--settle 'soon' is not a duration (examples: 90s, 2m, 1m30s)"),
+        ("--summary-md=/nonexistent/dir/summary.md", "--summary-md /nonexistent/dir/summary.md: cannot write there"),
+    ],
+)
+def test_bad_gate_options_stop_before_any_check(option, expected, tmp_path):
+    # No credentials exist here (HOME is empty): the option is refused before anything is read.
+    assert_usage_error(run_pytest("--env=staging", option, home=tmp_path), expected)
+
+
+def test_deployed_sha_from_the_environment_is_checked_too(tmp_path):
+    assert_usage_error(
+        run_pytest("--env=staging", home=tmp_path, env_overrides={"VIEWSTER_DEPLOYED_SHA": "HEAD"}),
+        "--deployed-sha 'HEAD' is not a commit SHA (7 to 40 hexadecimal digits)",
+    )

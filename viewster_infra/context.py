@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from viewster_infra import endpoints
+from viewster_infra.aws.collectors._common import RunOptions
 from viewster_infra.aws.reader import AwsReader, AwsSetupError, Target, choose_target
 from viewster_infra.aws.snapshot import AwsSnapshot
 from viewster_infra.factstore import Facts, FactStore
@@ -44,6 +45,11 @@ class RunInputs:
     host_access: dict
     names: dict | None = None  # sandbox: name -> address, instead of DNS
     ca_bundle: str | None = None  # sandbox: the CA its certificates chain to
+    deployed_sha: str | None = None  # --deployed-sha: the commit the deploy says it shipped
+    settle_seconds: float | None = None  # --settle: how long failing checks are re-read before they count
+
+    def options(self) -> RunOptions:
+        return RunOptions(deployed_sha=self.deployed_sha)
 
     def target(self) -> Target:
         return Target(region=self.region, profile=self.profile, endpoint_url=self.endpoint_url)
@@ -80,7 +86,7 @@ class RunContext:
     @classmethod
     def assemble(cls, inputs: RunInputs, loaded: LoadedSpec, make_reader) -> RunContext:
         store = FactStore(Path(inputs.run_dir))
-        snapshot = AwsSnapshot(store, loaded.spec, make_reader)
+        snapshot = AwsSnapshot(store, loaded.spec, make_reader, inputs.options())
         hosts = HostSnapshot(store, loaded.spec, HostAccess(**inputs.host_access), snapshot)
         return cls(inputs=inputs, loaded=loaded, snapshot=snapshot, hosts=hosts)
 
@@ -107,6 +113,8 @@ def start_run(
     ssh_identity_file: str | None = None,
     ssh_user: str | None = None,
     ssh_key_from_ssm: bool = False,
+    deployed_sha: str | None = None,
+    settle_seconds: float | None = None,
 ) -> RunContext:
     known = environments(spec_dir)
     if not known:
@@ -135,7 +143,7 @@ def start_run(
             state, sandbox_started = lifecycle.ensure_up(env, spec_dir, sandbox_dir)
         except SandboxError as exc:
             raise RunSetupError(f"sandbox: {exc}") from None
-        target = Target(region=state.region, endpoint_url=state.aws_endpoint_url)
+        target = Target(region=state.region, endpoint_url=state.aws_endpoint_url, profile=profile_option)
         access, names, ca_bundle = _sandbox_hosts(env, state, ssh_config)
     else:
         target = choose_target(region, profile_option, spec.aws.profile)
@@ -162,6 +170,8 @@ def start_run(
         host_access=asdict(access),
         names=names,
         ca_bundle=ca_bundle,
+        deployed_sha=deployed_sha,
+        settle_seconds=settle_seconds,
     )
     context = RunContext.assemble(inputs, loaded, lambda: reader)
     context.snapshot.record("sts", {"account_id": account_id}, reader.calls)  # the call that proved the credentials

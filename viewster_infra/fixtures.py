@@ -7,6 +7,7 @@ import pytest
 
 from viewster_infra import findings
 from viewster_infra.context import RunContext
+from viewster_infra.factstore import facts_used
 from viewster_infra.findings import drift
 from viewster_infra.plugin import CHECKS_DIR, CONTEXT
 
@@ -19,6 +20,7 @@ class AwsFacts:
 
     def facts(self, service: str) -> dict:
         found = self._snapshot.facts(service)
+        self._snapshot.store.used(found.name)
         if found.error is not None:
             drift(service, found.error)
         return found.data
@@ -26,10 +28,15 @@ class AwsFacts:
 
 @pytest.fixture(autouse=True)
 def _current_test(request: pytest.FixtureRequest):
-    """Lets a failing check attach evidence to its own report (findings.drift)."""
+    """Lets a failing check attach evidence to its own report (findings.drift), and records which facts it read
+    (the user property "reads": what --settle reads again, what an AccessDenied on a service takes down)."""
     token = findings.current_test.set(request.node)
+    reads: set[str] = set()
+    reading = facts_used.set(reads)
     yield
+    facts_used.reset(reading)
     findings.current_test.reset(token)
+    request.node.user_properties.append(("reads", " ".join(sorted(reads))))
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +70,7 @@ class HostFacts:
         if self._hosts.unavailable is not None:
             pytest.skip(f"no replica hosts in this sandbox: {self._hosts.unavailable}")
         found = self._hosts.facts(role)
+        self._hosts.store.used(found.name)
         if found.error is not None:
             drift(f"host {role}", f"unreachable: {found.error}")
         return found.data
@@ -83,7 +91,9 @@ class EndpointFacts:
     def facts(self) -> dict:
         if self._context.hosts.unavailable is not None:
             pytest.skip(f"no replica hosts in this sandbox: {self._context.hosts.unavailable}")
-        return self._context.endpoint_facts().data
+        found = self._context.endpoint_facts()
+        self._context.snapshot.store.used(found.name)
+        return found.data
 
 
 @pytest.fixture(scope="session")

@@ -3,18 +3,20 @@ The fixtures checks use are in fixtures.py."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 from _pytest import junitxml  # xml_key: junitxml's own handle on the report being written
 
-from viewster_infra import expectations, reporting
+from viewster_infra import deploy, expectations, gate, nginx_time, reporting, settle
 from viewster_infra.context import RunContext, RunInputs, RunSetupError, start_run
 from viewster_infra.sandbox import lifecycle
 
 CONTEXT = pytest.StashKey[RunContext]()
 REPORTS = pytest.StashKey[tuple[Path, Path]]()
+OUTCOMES = pytest.StashKey["Outcomes"]()
 CHECKS_DIR = "tests_infra"
 
 
@@ -42,6 +44,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--reports-dir", type=Path, help="where each run's HTML and JUnit XML reports go (default: <rootdir>/reports)"
     )
+    group.addoption(
+        "--deployed-sha",
+        default=os.environ.get("VIEWSTER_DEPLOYED_SHA") or None,
+        help="the commit a deploy shipped (7-40 hex; default: VIEWSTER_DEPLOYED_SHA): prove its image is what runs",
+    )
+    group.addoption(
+        "--settle",
+        metavar="DURATION",
+        help="re-read and re-check failing checks until they pass or DURATION (90s, 2m) from the start is up",
+    )
+    group.addoption(
+        "--summary-md",
+        metavar="PATH",
+        type=Path,
+        help="append a short Markdown summary of the run to PATH (e.g. $GITHUB_STEP_SUMMARY)",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-html and junitxml read the report paths
@@ -49,10 +67,15 @@ def pytest_configure(config: pytest.Config) -> None:
     worker_inputs = getattr(config, "workerinput", {}).get("viewster")
     if worker_inputs is not None:
         config.stash[CONTEXT] = RunContext.rebuild(RunInputs(**worker_inputs))
+        _settle_if_asked(config, config.stash[CONTEXT])
         return
     if hasattr(config, "workerinput") or not _runs_checks(config):
         return
     root = config.rootpath
+    try:
+        deployed_sha, settle_seconds = _gate_options(config)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     try:
         context = start_run(
             env=config.getoption("env"),
@@ -65,10 +88,15 @@ def pytest_configure(config: pytest.Config) -> None:
             ssh_identity_file=config.getoption("ssh_identity_file"),
             ssh_user=config.getoption("ssh_user"),
             ssh_key_from_ssm=config.getoption("ssh_key_from_ssm"),
+            deployed_sha=deployed_sha,
+            settle_seconds=settle_seconds,
         )
     except RunSetupError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONTEXT] = context
+    config.stash[OUTCOMES] = Outcomes()
+    config.pluginmanager.register(config.stash[OUTCOMES], "viewster-outcomes")
+    _settle_if_asked(config, context)
 
     html, xml = reporting.new_report_paths(config.getoption("reports_dir") or root / "reports", context.env)
     if not getattr(config.option, "htmlpath", None):
@@ -113,7 +141,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     context = session.config.stash.get(CONTEXT, None)
     if context is None or hasattr(session.config, "workerinput"):
         return
-    closing = reporting.closing_facts(context)
+    closing = reporting.closing_facts(context) | reporting.operations(context)
     _metadata(session.config).update(closing)
     junit = session.config.stash.get(junitxml.xml_key, None)
     if junit is not None:  # the same facts as <properties> of the JUnit test suite, for CI and auditors
@@ -121,10 +149,48 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             junit.add_global_property(name, value)
 
 
+class Outcomes:
+    """Each check's outcome and finding line as the controller receives them (also from xdist workers): what the
+    gate's summary, its annotations and the settle section are written from."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[gate.Outcome] = []
+        self.settled: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" and report.outcome == "passed":
+            return
+        outcome = "error" if report.when != "call" and report.outcome == "failed" else report.outcome
+        if report.skipped and isinstance(report.longrepr, tuple):
+            message = report.longrepr[2]
+        else:
+            message = gate.finding_line(report.longreprtext)
+        self.outcomes.append(gate.Outcome(report.nodeid, outcome, message.removeprefix("Skipped: ")))
+        self.settled += settle.summary([report])
+
+
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     context = config.stash.get(CONTEXT, None)
     if context is None:
         return
+    recorded = config.stash[OUTCOMES]
+    if recorded.settled:
+        terminalreporter.section("settle: checks that needed more than one read", sep="-")
+        for line in recorded.settled:
+            terminalreporter.write_line(line)
+    outcomes = recorded.outcomes
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in gate.annotations(outcomes):
+            terminalreporter.write_line(line)
+    summary_md = config.getoption("summary_md")
+    if summary_md is not None:
+        facts = {"Account": context.inputs.account_id, "Region": context.inputs.region}
+        if context.inputs.deployed_sha:
+            facts["Deployed SHA"] = context.inputs.deployed_sha
+        if context.inputs.settle_seconds:
+            facts["Settle"] = f"{context.inputs.settle_seconds:g} s"
+        with summary_md.open("a", encoding="utf-8") as file:
+            file.write(gate.summary_markdown(outcomes, facts, context.env))
     for key, value in reporting.closing_facts(context).items():
         terminalreporter.write_line(f"{key}: {value}")
     html, xml = config.stash[REPORTS]
@@ -156,3 +222,33 @@ def _metadata(config: pytest.Config) -> dict:
     from pytest_metadata.plugin import metadata_key
 
     return config.stash[metadata_key]
+
+
+def _gate_options(config: pytest.Config) -> tuple[str | None, float | None]:
+    """--deployed-sha, --settle and --summary-md checked before anything is read: ValueError is one line."""
+    sha = config.getoption("deployed_sha")
+    deployed_sha = deploy.parse_sha(sha) if sha else None
+    settle_seconds = None
+    if config.getoption("settle") is not None:
+        try:
+            settle_seconds = nginx_time.seconds(config.getoption("settle"))
+        except ValueError:
+            raise ValueError(
+                f"--settle {config.getoption('settle')!r} is not a duration (examples: 90s, 2m, 1m30s)"
+            ) from None
+    summary_md = config.getoption("summary_md")
+    if summary_md is not None and not _writable(summary_md):
+        raise ValueError(f"--summary-md {summary_md}: cannot write there")
+    return deployed_sha, settle_seconds
+
+
+def _writable(path: Path) -> bool:
+    if path.exists():
+        return path.is_file() and os.access(path, os.W_OK)
+    return path.parent.is_dir() and os.access(path.parent, os.W_OK)
+
+
+def _settle_if_asked(config: pytest.Config, context: RunContext) -> None:
+    if context.inputs.settle_seconds:
+        deadline = context.inputs.started_at + context.inputs.settle_seconds
+        config.pluginmanager.register(settle.Settle(context.snapshot.store, deadline), "viewster-settle")

@@ -72,6 +72,12 @@ def closing_facts(context: RunContext) -> dict[str, str]:
     }
 
 
+def operations(context: RunContext) -> dict[str, str]:
+    """Every AWS operation the run made, with its count: what the CI role's policy must allow (iam/)."""
+    calls = calls_recorded(context.run_dir)
+    return {"AWS operations": ", ".join(f"{name} {count}" for name, count in sorted(calls.items()))}
+
+
 def _relative(path: Path, root: Path) -> str:
     try:
         return str(path.resolve().relative_to(root.resolve()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -10,10 +11,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from viewster_infra import factstore
 from viewster_infra.aws.collectors import COLLECTORS
+from viewster_infra.aws.collectors._common import RunOptions
 from viewster_infra.aws.reader import AwsReader
 from viewster_infra.factstore import Facts, FactStore
 from viewster_infra.spec.model import EnvironmentSpec
 
+NO_OPTIONS = RunOptions()
 ACCESS_DENIED_CODES = {
     "AccessDenied",
     "AccessDeniedException",
@@ -26,9 +29,16 @@ ACCESS_DENIED_CODES = {
 class AwsSnapshot:
     """AWS facts by service ("ec2", "rds", ...), each read once per run by its collector."""
 
-    def __init__(self, store: FactStore, spec: EnvironmentSpec, make_reader: Callable[[], AwsReader]) -> None:
+    def __init__(
+        self,
+        store: FactStore,
+        spec: EnvironmentSpec,
+        make_reader: Callable[[], AwsReader],
+        options: RunOptions = NO_OPTIONS,
+    ) -> None:
         self.store = store
         self._spec = spec
+        self._options = options
         self._make_reader = make_reader
         self._reader: AwsReader | None = None
 
@@ -44,7 +54,7 @@ class AwsSnapshot:
             self._reader = self._make_reader()
         before = Counter(self._reader.calls)
         try:
-            data, error = COLLECTORS[service](self._reader, self._spec), None
+            data, error = COLLECTORS[service](self._reader, self._spec, self._options), None
         except ClientError as exc:
             data, error = None, _explain(service, exc)
         except BotoCoreError as exc:
@@ -59,9 +69,16 @@ def calls_recorded(run_dir: Path) -> Counter[str]:
 
 
 def _explain(service: str, exc: ClientError) -> str:
+    """One line, whatever the error looks like (an error body botocore could not parse comes as its raw text)."""
     error = exc.response.get("Error", {})
-    code = error.get("Code", "ClientError")
+    code, message = error.get("Code") or "ClientError", error.get("Message") or ""
+    raw = re.search(r"<Code>([^<]+)</Code>(?:<Message>([^<]*)</Message>)?", message)
+    if raw:
+        code, message = raw.group(1), raw.group(2) or ""
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code == "ClientError" and status:
+        code = f"HTTP {status}"
     action = exc.operation_name
-    if code in ACCESS_DENIED_CODES:
+    if code in ACCESS_DENIED_CODES or (code == "HTTP 403"):
         return f"access denied for {service}:{action} ({code}); this service's checks cannot run"
-    return f"{service}:{action} failed: {code}: {error.get('Message', '')}".rstrip(": ")
+    return f"{service}:{action} failed: {code}: {' '.join(message.split())}".rstrip(": ")

@@ -41,6 +41,7 @@ test: install host-packages
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/actionlint -no-color .github/workflows/*.yml
 
 sandbox-up: install
 	$(PYTHON) -m viewster_infra.sandbox up --env=$(ENV)

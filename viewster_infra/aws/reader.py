@@ -54,7 +54,7 @@ class Target:
 
     def describe(self) -> str:
         if self.is_sandbox:
-            return f"sandbox at {self.endpoint_url}"
+            return f"sandbox at {self.endpoint_url}" + (f" as profile {self.profile}" if self.profile else "")
         return f"profile {self.profile}" if self.profile else "default credential chain"
 
 
@@ -78,7 +78,10 @@ class AwsReader:
         self._clients: dict[str, object] = {}
         if target.is_sandbox:
             _require_loopback(target.endpoint_url)
-            self._session = boto3.Session(region_name=target.region, **SANDBOX_CREDENTIALS)
+            # Dummy credentials, or a profile's when one is named (the sandbox with IAM enforced: a least-privilege
+            # user's keys); either way only the sandbox's loopback endpoint is ever sent anything.
+            credentials = {"profile_name": target.profile} if target.profile else SANDBOX_CREDENTIALS
+            self._session = boto3.Session(region_name=target.region, **credentials)
             self._session.events.register("before-send", _refuse_non_loopback)
         else:
             try:

@@ -13,20 +13,21 @@ from pathlib import Path
 import requests
 
 READY_TIMEOUT_SECONDS = 20
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class SandboxError(Exception):
     """The sandbox could not be brought up or down: one line for the person at the terminal."""
 
 
-def start(log_path: Path, account_id: str) -> tuple[int, str]:
-    """Start moto; return its pid and endpoint once it answers."""
+def start(log_path: Path, account_id: str, module: str = "moto.server") -> tuple[int, str]:
+    """Start moto (or `module`, a wrapper of it); return its pid and endpoint once it answers."""
     port = _free_port()
-    env = dict(os.environ, MOTO_ACCOUNT_ID=account_id)
+    env = dict(os.environ, MOTO_ACCOUNT_ID=account_id, PYTHONPATH=str(ROOT))  # ROOT: for a wrapper module
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,

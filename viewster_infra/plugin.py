@@ -250,5 +250,6 @@ def _writable(path: Path) -> bool:
 
 def _settle_if_asked(config: pytest.Config, context: RunContext) -> None:
     if context.inputs.settle_seconds:
-        deadline = context.inputs.started_at + context.inputs.settle_seconds
-        config.pluginmanager.register(settle.Settle(context.snapshot.store, deadline), "viewster-settle")
+        inputs = context.inputs
+        settling = settle.Settle(context.snapshot.store, inputs.started_at, inputs.settle_seconds)
+        config.pluginmanager.register(settling, "viewster-settle")

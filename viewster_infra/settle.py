@@ -21,15 +21,16 @@ RESULT = "settle"  # user property and report section of a check that needed mor
 
 
 class Settle:
-    def __init__(self, store: FactStore, deadline: float) -> None:
+    def __init__(self, store: FactStore, run_started: float, seconds: float) -> None:
         self._store = store
-        self._deadline = deadline  # time.time() after which a failure on fresh facts counts
+        self._run_started = run_started  # time.time() of the run's start: what a person times a deploy from
+        self._deadline = run_started + seconds  # after it, a failure on fresh facts counts
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function):
         function = pyfuncitem.obj
         arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-        started, attempts = time.monotonic(), 0
+        attempts = 0
         while True:
             attempts += 1
             sections = len(pyfuncitem._report_sections)
@@ -41,7 +42,7 @@ class Settle:
             except pytest.fail.Exception:
                 if not used or not self._another_try(used):
                     if attempts > 1:
-                        self._record(pyfuncitem, f"still failing after {_took(started)} ({attempts} reads)")
+                        self._record(pyfuncitem, f"still failing {self._into_run()} ({attempts} reads)")
                     raise
                 del pyfuncitem._report_sections[sections:]  # only the last attempt's evidence is kept
                 continue
@@ -50,7 +51,7 @@ class Settle:
                 if outer is not None:
                     outer.update(used)
             if attempts > 1:
-                self._record(pyfuncitem, f"passed after {_took(started)} ({attempts} reads)")
+                self._record(pyfuncitem, f"passed {self._into_run()} ({attempts} reads)")
             return True
 
     def _another_try(self, used: set[str]) -> bool:
@@ -67,14 +68,13 @@ class Settle:
             self._store.refresh(name, seen[name])
         return True
 
+    def _into_run(self) -> str:
+        return f"{time.time() - self._run_started:.1f} s into the run"
+
     @staticmethod
     def _record(item: pytest.Function, text: str) -> None:
         item.user_properties.append((RESULT, text))
         item.add_report_section("call", RESULT, text)
-
-
-def _took(started: float) -> str:
-    return f"{time.monotonic() - started:.1f} s"
 
 
 def summary(reports: list[pytest.TestReport]) -> list[str]:

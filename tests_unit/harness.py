@@ -39,6 +39,7 @@ class SuiteResult:
     metadata: dict[str, str] = field(default_factory=dict)  # the HTML report's environment table
     settled: dict[str, str] = field(default_factory=dict)  # check id -> how --settle ended for it
     reads: dict[str, set[str]] = field(default_factory=dict)  # check id -> the facts it read ("aws-ec2", ...)
+    properties: dict[str, dict[str, str]] = field(default_factory=dict)  # check id -> control, severity, ...
 
     @property
     def failures(self) -> dict[str, str]:
@@ -66,6 +67,7 @@ class _Recorder:
                 self.result.reads[name] = set(text.split())
         if report.when == "call" or report.outcome != "passed":
             self.result.outcomes[name] = report.outcome
+            self.result.properties[name] = dict(report.user_properties)
             self.result.messages[name] = report.longreprtext
             self.result.sections[name] = "\n".join(f"{title}\n{text}" for title, text in report.sections)
             for key, text in report.user_properties:

@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from viewster_infra import endpoints
+from viewster_infra import controls, endpoints
 from viewster_infra.aws.collectors._common import RunOptions
 from viewster_infra.aws.reader import AwsReader, AwsSetupError, Target, choose_target
 from viewster_infra.aws.snapshot import AwsSnapshot
@@ -61,6 +61,7 @@ class RunContext:
     loaded: LoadedSpec
     snapshot: AwsSnapshot
     hosts: HostSnapshot
+    registry: controls.Registry
 
     @property
     def env(self) -> str:
@@ -88,7 +89,16 @@ class RunContext:
         store = FactStore(Path(inputs.run_dir))
         snapshot = AwsSnapshot(store, loaded.spec, make_reader, inputs.options())
         hosts = HostSnapshot(store, loaded.spec, HostAccess(**inputs.host_access), snapshot)
-        return cls(inputs=inputs, loaded=loaded, snapshot=snapshot, hosts=hosts)
+        registry = controls.load(Path(inputs.spec_dir))
+        return cls(inputs=inputs, loaded=loaded, snapshot=snapshot, hosts=hosts, registry=registry)
+
+    def control_of(self, check: str) -> tuple[str, controls.Control, str] | None:
+        """(control id, control, severity in this environment) of a check function, or None."""
+        found = self.registry.by_check().get(check)
+        if found is None:
+            return None
+        control_id, control = found
+        return control_id, control, self.spec.severity_overrides.get(control_id, control.severity)
 
     def endpoint_facts(self) -> Facts:
         """What the environment serves, probed from outside once per run (see endpoints.py)."""
@@ -125,8 +135,15 @@ def start_run(
         raise RunSetupError(f"unknown --env {env!r}; {spec_dir} defines: {', '.join(known)}")
     try:
         loaded = load(spec_dir, env)
+        registry = controls.load(spec_dir)
     except SpecError as exc:
         raise RunSetupError(f"invalid spec: {exc}") from None
+    for control_id in loaded.spec.severity_overrides:
+        if control_id not in registry.controls:
+            raise RunSetupError(
+                f"invalid spec: {spec_dir / (env + '.yaml')}: severity_overrides.{control_id}: "
+                f"no such control in {spec_dir / controls.REGISTRY_FILE}"
+            )
     spec = loaded.spec
     region = region_option or spec.aws.region
 

@@ -7,6 +7,8 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from viewster_infra import controls
+
 MAX_SUMMARY_LINES = 60
 MAX_ANNOTATIONS = 10  # GitHub shows at most 10 error annotations per step
 
@@ -16,6 +18,8 @@ class Outcome:
     nodeid: str  # tests_infra/aws/test_rds.py::test_rds_engine_version[staging-database]
     outcome: str  # passed / failed / skipped / error
     message: str  # the finding line of a failure, the reason of a skip
+    control: str = ""  # VS-RDS-02
+    severity: str = ""  # in this environment
 
     @property
     def check(self) -> str:
@@ -43,6 +47,15 @@ def area(nodeid: str, env: str) -> str:
     if folder == "hosts" and f"[{env}-" in name:
         return "host " + name.split(f"[{env}-", 1)[1].split("-", 1)[0].rstrip("]")
     return folder or module
+
+
+def failing(outcomes: list[Outcome], fail_on: str) -> list[Outcome]:
+    """What fails the run: errors, and failures at `fail_on` severity or worse."""
+    return [
+        o
+        for o in outcomes
+        if o.outcome == "error" or (o.outcome == "failed" and controls.at_least(o.severity or "critical", fail_on))
+    ]
 
 
 def counts(outcomes: list[Outcome]) -> Counter[str]:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from viewster_infra.spec.model import EnvironmentSpec
 
 COMMON_FILE = "common.yaml"
+NOT_ENVIRONMENTS = {COMMON_FILE, "controls.yaml", "waivers.yaml"}  # the other files of specs/
 
 
 class SpecError(Exception):
@@ -28,8 +29,9 @@ class LoadedSpec:
 
 
 def environments(spec_dir: Path) -> list[str]:
-    """The environments the spec directory defines: one <env>.yaml each beside common.yaml."""
-    return sorted(p.stem for p in spec_dir.glob("*.yaml") if p.name != COMMON_FILE)
+    """The environments the spec directory defines: one <env>.yaml each beside common.yaml (controls.yaml and
+    waivers.yaml are not environments)."""
+    return sorted(p.stem for p in spec_dir.glob("*.yaml") if p.name not in NOT_ENVIRONMENTS)
 
 
 def merged_document(spec_dir: Path, env: str) -> dict[str, Any]:

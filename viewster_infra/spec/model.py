@@ -360,6 +360,8 @@ class EnvironmentSpec(Strict):
     hosts: Hosts
     endpoints: Endpoints
     recommendations: dict[Key, Recommendation] = {}
+    # control id (specs/controls.yaml) -> this environment's severity for it, where it differs from the registry's
+    severity_overrides: dict[str, Literal["critical", "high", "medium", "low"]] = {}
 
     @model_validator(mode="after")
     def _references_resolve(self) -> EnvironmentSpec:

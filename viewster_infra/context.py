@@ -7,6 +7,7 @@ of it.
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import tempfile
@@ -14,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from viewster_infra import controls, endpoints
+from viewster_infra import controls, endpoints, waivers
 from viewster_infra.aws.collectors._common import RunOptions
 from viewster_infra.aws.reader import AwsReader, AwsSetupError, Target, choose_target
 from viewster_infra.aws.snapshot import AwsSnapshot
@@ -51,6 +52,10 @@ class RunInputs:
     def options(self) -> RunOptions:
         return RunOptions(deployed_sha=self.deployed_sha)
 
+    def today(self) -> datetime.date:
+        """The run's date (UTC): what waivers expire against."""
+        return datetime.datetime.fromtimestamp(self.started_at, datetime.UTC).date()
+
     def target(self) -> Target:
         return Target(region=self.region, profile=self.profile, endpoint_url=self.endpoint_url)
 
@@ -62,6 +67,7 @@ class RunContext:
     snapshot: AwsSnapshot
     hosts: HostSnapshot
     registry: controls.Registry
+    waivers: waivers.Waivers
 
     @property
     def env(self) -> str:
@@ -90,7 +96,8 @@ class RunContext:
         snapshot = AwsSnapshot(store, loaded.spec, make_reader, inputs.options())
         hosts = HostSnapshot(store, loaded.spec, HostAccess(**inputs.host_access), snapshot)
         registry = controls.load(Path(inputs.spec_dir))
-        return cls(inputs=inputs, loaded=loaded, snapshot=snapshot, hosts=hosts, registry=registry)
+        accepted = waivers.load(Path(inputs.spec_dir), set(registry.controls), inputs.today())
+        return cls(inputs=inputs, loaded=loaded, snapshot=snapshot, hosts=hosts, registry=registry, waivers=accepted)
 
     def control_of(self, check: str) -> tuple[str, controls.Control, str] | None:
         """(control id, control, severity in this environment) of a check function, or None."""
@@ -136,6 +143,7 @@ def start_run(
     try:
         loaded = load(spec_dir, env)
         registry = controls.load(spec_dir)
+        waivers.load(spec_dir, set(registry.controls), datetime.datetime.now(datetime.UTC).date())
     except SpecError as exc:
         raise RunSetupError(f"invalid spec: {exc}") from None
     for control_id in loaded.spec.severity_overrides:

@@ -17,6 +17,8 @@ from viewster_infra.sandbox import lifecycle
 CONTEXT = pytest.StashKey[RunContext]()
 REPORTS = pytest.StashKey[tuple[Path, Path]]()
 OUTCOMES = pytest.StashKey["Outcomes"]()
+WAIVER_CHECKS = "test_waivers.py"
+WAIVED = "waived: "  # how a waived failure's report is told apart from pytest's own xfail
 CHECKS_DIR = "tests_infra"
 
 
@@ -140,6 +142,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     context = metafunc.config.stash.get(CONTEXT, None)
     if context is not None:
         expectations.parametrize(metafunc, context.env, context.spec)
+        if "waiver" in metafunc.fixturenames:
+            accepted = context.waivers.waivers
+            ids = [f"{context.env}-{w.control}-{w.resource or 'any'}" for w in accepted]
+            metafunc.parametrize("waiver", accepted, ids=ids)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Without waivers there is nothing for the waiver check to check (not an "empty parameter set" skip)."""
+    context = config.stash.get(CONTEXT, None)
+    if context is not None and collection_path.name == WAIVER_CHECKS and not context.waivers.waivers:
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -177,6 +191,33 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             junit.add_global_property(name, value)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    """A failure a waiver in force covers is reported as waived, with the waiver's words, and fails nothing."""
+    report = yield
+    context = item.config.stash.get(CONTEXT, None)
+    if context is None or report.when != "call" or not report.failed or not hasattr(item, "callspec"):
+        return report
+    control = dict(item.user_properties).get("control")
+    finding = gate.finding_line(report.longreprtext)
+    key = item.callspec.id.removeprefix(f"{context.env}-")
+    today = context.inputs.today()
+    for waiver in context.waivers.waivers:
+        if not waiver.expired(today) and waiver.covers(control, finding, key, context.env):
+            report.outcome = "skipped"
+            report.wasxfail = f"{WAIVED}{waiver.reason()}"
+            report.user_properties.append(("waiver", waiver.name))
+            break
+    return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    if report.when == "call" and getattr(report, "wasxfail", "").startswith(WAIVED):
+        return "waived", "w", ("WAIVED", {"yellow": True})
+    return None
+
+
 class Outcomes:
     """Each check's outcome and finding line as the controller receives them (also from xdist workers): what the
     gate's summary, its annotations and the settle section are written from."""
@@ -184,12 +225,16 @@ class Outcomes:
     def __init__(self) -> None:
         self.outcomes: list[gate.Outcome] = []
         self.settled: list[str] = []
+        self.waived: set[str] = set()  # names of the waivers that waived something
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call" and report.outcome == "passed":
             return
         outcome = "error" if report.when != "call" and report.outcome == "failed" else report.outcome
-        if report.skipped and isinstance(report.longrepr, tuple):
+        if getattr(report, "wasxfail", "").startswith(WAIVED):
+            outcome, message = "waived", gate.finding_line(report.longreprtext)
+            self.waived.add(dict(report.user_properties)["waiver"])
+        elif report.skipped and isinstance(report.longrepr, tuple):
             message = report.longrepr[2]
         else:
             message = gate.finding_line(report.longreprtext)
@@ -222,6 +267,14 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.write_line(
             f"--fail-on={fail_on}: {len(below)} failure(s) below {fail_on} are reported but do not fail the run"
         )
+    waived = [o for o in outcomes if o.outcome == "waived"]
+    unused = [w.name for w in context.waivers.waivers if w.name not in recorded.waived]
+    if waived or unused:
+        terminalreporter.section("waivers", sep="-")
+        for outcome in waived:
+            terminalreporter.write_line(f"WAIVED {outcome.check}: {outcome.message}")
+        for name in unused:
+            terminalreporter.write_line(f"unused: the waiver for {name} matched no failure in this run")
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in gate.annotations(outcomes):
             terminalreporter.write_line(line)

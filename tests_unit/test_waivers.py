@@ -1,0 +1,141 @@
+"""Waivers: a waiver waives exactly what it names, until its date; past it, it fails the run itself; one that
+matched nothing is reported; a malformed one stops the run before any check."""
+
+import datetime as dt
+import shutil
+
+import pytest
+import yaml
+
+from tests_unit.cli import run_pytest
+from tests_unit.harness import SPEC_DIR, proves
+from tests_unit.test_usage_errors import assert_usage_error
+
+TODAY = dt.datetime.now(dt.UTC).date()
+NEXT_MONTH = TODAY + dt.timedelta(days=30)
+
+
+def waiver(**fields) -> dict:
+    return {
+        "justification": "Scanning moves to Inspector next sprint.",
+        "approver": "Gary Kim",
+        "expires": NEXT_MONTH,
+    } | fields
+
+
+@pytest.fixture
+def specs_with(tmp_path):
+    """A copy of specs/ whose waivers.yaml holds the given waivers (or the given text)."""
+
+    def write(*waivers: dict, text: str | None = None):
+        copy = tmp_path / "specs"
+        shutil.copytree(SPEC_DIR, copy, dirs_exist_ok=True)
+        (copy / "waivers.yaml").write_text(text if text is not None else yaml.safe_dump({"waivers": list(waivers)}))
+        return copy
+
+    return write
+
+
+def scan_on_push_off(staging, *repositories: str) -> None:
+    for repository in repositories:
+        staging.client("ecr").put_image_scanning_configuration(
+            repositoryName=repository, imageScanningConfiguration={"scanOnPush": False}
+        )
+
+
+def test_a_waiver_waives_exactly_its_resource(staging, specs_with):
+    scan_on_push_off(staging, "viewster-staging-backend", "viewster-staging-frontend")
+    specs = specs_with(
+        waiver(control="VS-ECR-01", resource="viewster-staging-backend", ticket="https://example.invalid/41")
+    )
+    result = staging.run(f"--spec-dir={specs}", "-k", "ecr")
+    assert result.failures == {
+        "test_ecr_scan_on_push[staging-frontend]": "ecr repository viewster-staging-frontend: scan on push expected True, found False"
+    }
+    assert (
+        result.outcomes["test_ecr_scan_on_push[staging-backend]"] == "skipped"
+    )  # pytest's word; the report says waived
+    assert result.properties["test_ecr_scan_on_push[staging-backend]"]["waiver"] == "VS-ECR-01 viewster-staging-backend"
+    assert result.exit_code == 1
+
+
+def test_a_waiver_without_a_resource_covers_its_control_everywhere(staging, specs_with, tmp_path):
+    scan_on_push_off(staging, "viewster-staging-backend", "viewster-staging-frontend")
+    specs = specs_with(waiver(control="VS-ECR-01"))
+    result = run_pytest(
+        "--env=staging",
+        "--sandbox",
+        f"--sandbox-dir={staging.state_dir}",
+        f"--spec-dir={specs}",
+        f"--reports-dir={tmp_path / 'reports'}",
+        "-k",
+        "ecr",
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "2 waived" in result.stdout.splitlines()[-1]
+    assert (
+        "WAIVED test_ecr_scan_on_push[staging-backend]: ecr repository viewster-staging-backend: scan on push expected "
+        "True, found False"
+    ) in result.stdout
+
+
+@proves("test_waiver_in_force")
+def test_an_expired_waiver_waives_nothing_and_fails_itself(staging, specs_with):
+    scan_on_push_off(staging, "viewster-staging-backend")
+    yesterday = TODAY - dt.timedelta(days=1)
+    specs = specs_with(waiver(control="VS-ECR-01", resource="viewster-staging-backend", expires=yesterday))
+    result = staging.run(f"--spec-dir={specs}", "-k", "ecr or waiver")
+    assert result.failures == {
+        "test_ecr_scan_on_push[staging-backend]": "ecr repository viewster-staging-backend: scan on push expected True, found False",
+        "test_waiver_in_force[staging-VS-ECR-01-viewster-staging-backend]": f"waiver for VS-ECR-01 viewster-staging-backend: expired {yesterday}",
+    }
+    assert (
+        result.properties["test_waiver_in_force[staging-VS-ECR-01-viewster-staging-backend]"]["control"]
+        == "VS-WAIVER-01"
+    )
+
+
+def test_a_waiver_that_matched_nothing_is_reported_unused(staging, specs_with, tmp_path):
+    specs = specs_with(waiver(control="VS-RDS-02", resource="viewster-staging-database"))
+    result = run_pytest(
+        "--env=staging",
+        "--sandbox",
+        f"--sandbox-dir={staging.state_dir}",
+        f"--spec-dir={specs}",
+        f"--reports-dir={tmp_path / 'reports'}",
+        "-k",
+        "rds or waiver",
+    )
+    assert result.returncode == 0
+    assert "unused: the waiver for VS-RDS-02 viewster-staging-database matched no failure in this run" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "waivers, problem",
+    [
+        (
+            [{"control": "VS-ECR-01", "approver": "Gary Kim", "expires": NEXT_MONTH}],
+            "waivers.0.justification: field required",
+        ),
+        ([waiver(control="VS-ECR-01", justification="  ")], "waivers.0.justification: must say something"),
+        ([{"control": "VS-ECR-01", "justification": "x", "approver": "y"}], "waivers.0.expires: field required"),
+        ([waiver(control="VS-ECR-99")], "waivers.0.control: no such control: VS-ECR-99"),
+        (
+            [waiver(control="VS-ECR-01", expires=TODAY + dt.timedelta(days=91))],
+            f"waivers.0.expires: {TODAY + dt.timedelta(days=91)} is more than 90 days ahead (at most {TODAY + dt.timedelta(days=90)})",
+        ),
+    ],
+)
+def test_a_malformed_waiver_stops_the_run_before_any_check(specs_with, tmp_path, waivers, problem):
+    specs = specs_with(*waivers)
+    assert_usage_error(
+        run_pytest("--env=staging", f"--spec-dir={specs}", home=tmp_path),
+        f"invalid spec: {specs / 'waivers.yaml'}: {problem}",
+    )
+
+
+def test_waivers_that_are_not_yaml(specs_with, tmp_path):
+    specs = specs_with(text="waivers: [control: VS-ECR-01\n")
+    result = run_pytest("--env=staging", f"--spec-dir={specs}", home=tmp_path)
+    assert result.returncode == 4 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"ERROR: invalid spec: {specs / 'waivers.yaml'}: line ")

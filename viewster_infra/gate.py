@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from viewster_infra import controls
 
@@ -20,6 +20,8 @@ class Outcome:
     message: str  # the finding line of a failure, the reason of a skip
     control: str = ""  # VS-RDS-02
     severity: str = ""  # in this environment
+    properties: dict = field(default_factory=dict, compare=False)  # the check's user properties (resource, found...)
+    duration: float = 0.0
 
     @property
     def check(self) -> str:

@@ -12,11 +12,13 @@ from _pytest import junitxml  # xml_key: junitxml's own handle on the report bei
 
 from viewster_infra import controls, deploy, expectations, gate, nginx_time, reporting, settle
 from viewster_infra.context import RunContext, RunInputs, RunSetupError, start_run
+from viewster_infra.report import history, records
 from viewster_infra.sandbox import lifecycle
 
 CONTEXT = pytest.StashKey[RunContext]()
-REPORTS = pytest.StashKey[tuple[Path, Path]]()
+REPORTS = pytest.StashKey[tuple[Path, Path, Path]]()  # html, JUnit xml, json
 OUTCOMES = pytest.StashKey["Outcomes"]()
+CHANGES = pytest.StashKey[dict]()
 WAIVER_CHECKS = "test_waivers.py"
 WAIVED = "waived: "  # how a waived failure's report is told apart from pytest's own xfail
 CHECKS_DIR = "tests_infra"
@@ -63,6 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the lowest severity whose failures fail the run (default: low, any failure); the rest are reported",
     )
     group.addoption(
+        "--compare-to",
+        metavar="PATH",
+        type=Path,
+        help="the JSON report to compare with (default: the newest earlier one of the environment in the reports dir)",
+    )
+    group.addoption(
         "--summary-md",
         metavar="PATH",
         type=Path,
@@ -106,13 +114,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(config.stash[OUTCOMES], "viewster-outcomes")
     _settle_if_asked(config, context)
 
-    html, xml = reporting.new_report_paths(config.getoption("reports_dir") or root / "reports", context.env)
+    html, xml, json_path = reporting.new_report_paths(config.getoption("reports_dir") or root / "reports", context.env)
     if not getattr(config.option, "htmlpath", None):
         config.option.htmlpath = str(html)
         config.option.self_contained_html = True
     if not config.option.xmlpath:
         config.option.xmlpath = str(xml)
-    config.stash[REPORTS] = (Path(config.option.htmlpath), Path(config.option.xmlpath))
+    config.stash[REPORTS] = (Path(config.option.htmlpath), Path(config.option.xmlpath), json_path)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -172,6 +180,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
         control_id, _, severity = found
         item.user_properties += [("control", control_id), ("severity", severity)]
+        resource = _resource(item)
+        if resource is not None:
+            item.user_properties.append(("resource", resource))
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-html and junitxml write their files
@@ -183,6 +194,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     fail_on = session.config.getoption("fail_on")
     if session.exitstatus == pytest.ExitCode.TESTS_FAILED and not gate.failing(outcomes, fail_on):
         session.exitstatus = pytest.ExitCode.OK  # only failures below --fail-on: reported, not failing the run
+    _write_json_report(session.config, context)
     closing = reporting.closing_facts(context) | reporting.operations(context)
     _metadata(session.config).update(closing)
     junit = session.config.stash.get(junitxml.xml_key, None)
@@ -246,6 +258,8 @@ class Outcomes:
                 message.removeprefix("Skipped: "),
                 control=properties.get("control", ""),
                 severity=properties.get("severity", ""),
+                properties=properties,
+                duration=report.duration,
             )
         )
         self.settled += settle.summary([report])
@@ -289,9 +303,16 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
             file.write(gate.summary_markdown(outcomes, facts, context.env))
     for key, value in reporting.closing_facts(context).items():
         terminalreporter.write_line(f"{key}: {value}")
-    html, xml = config.stash[REPORTS]
+    changes = config.stash.get(CHANGES, None)
+    if changes is not None and changes["compared_to"]:
+        terminalreporter.write_line(
+            f"Since {changes['compared_to']}: {len(changes['new_failures'])} new failure(s), "
+            f"{len(changes['fixed'])} fixed, {len(changes['still_failing'])} still failing"
+        )
+    html, xml, json_path = config.stash[REPORTS]
     terminalreporter.write_line(f"Report: {html}")
     terminalreporter.write_line(f"JUnit XML: {xml}")
+    terminalreporter.write_line(f"JSON: {json_path}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -349,3 +370,32 @@ def _settle_if_asked(config: pytest.Config, context: RunContext) -> None:
         inputs = context.inputs
         settling = settle.Settle(context.snapshot.store, inputs.started_at, inputs.settle_seconds)
         config.pluginmanager.register(settling, "viewster-settle")
+
+
+def _resource(item: pytest.Function) -> str | None:
+    """What a check is about, as its findings name it: the label of its spec entry ("rds viewster-staging-database")."""
+    for value in getattr(getattr(item, "callspec", None), "params", {}).values():
+        label = getattr(value, "label", None) or getattr(value, "name", None)
+        if isinstance(label, str):
+            return label
+    return None
+
+
+def _write_json_report(config: pytest.Config, context: RunContext) -> None:
+    """reports/<env>-<time>.json: the run, one record per check, and what changed since the previous run."""
+    _, _, path = config.stash[REPORTS]
+    fail_on = config.getoption("fail_on")
+    outcomes = config.stash[OUTCOMES].outcomes
+    titles = {control_id: control.title for control_id, control in context.registry.controls.items()}
+    results = [records.record(outcome, context.env, titles) for outcome in outcomes]
+    verdict = "FAILED" if gate.failing(outcomes, fail_on) else "PASSED"
+    run = reporting.run_document(context, config.rootpath, verdict, fail_on)
+    previous_path = config.getoption("compare_to") or history.previous_report(path.parent, context.env, path)
+    try:
+        previous = history.load_previous(previous_path)
+    except (OSError, ValueError) as exc:  # an unreadable earlier report: say so, compare with nothing
+        run["compare_error"] = f"{previous_path}: {exc}"
+        previous, previous_path = None, None
+    changes = history.compare(previous, results, run["started"], str(previous_path) if previous_path else None)
+    config.stash[CHANGES] = changes
+    records.write(path, records.document(run, results, changes))

@@ -12,15 +12,15 @@ from viewster_infra.aws.snapshot import calls_recorded
 from viewster_infra.context import RunContext
 
 
-def new_report_paths(reports_dir: Path, env: str) -> tuple[Path, Path]:
-    """reports/<env>-<UTC time>.html and .xml; never an existing file (a counter is added if needed)."""
+def new_report_paths(reports_dir: Path, env: str) -> tuple[Path, Path, Path]:
+    """reports/<env>-<UTC time>.html, .xml and .json; never an existing file (a counter is added if needed)."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for attempt in range(1, 1000):
         stem = f"{env}-{stamp}" + (f"-{attempt}" if attempt > 1 else "")
-        html, xml = reports_dir / f"{stem}.html", reports_dir / f"{stem}.xml"
-        if not html.exists() and not xml.exists():
-            return html, xml
+        paths = tuple(reports_dir / f"{stem}.{suffix}" for suffix in ("html", "xml", "json"))
+        if not any(path.exists() for path in paths):
+            return paths
     raise RuntimeError(f"{reports_dir}: no free report name for {env}-{stamp}")
 
 
@@ -69,6 +69,33 @@ def closing_facts(context: RunContext) -> dict[str, str]:
         )
         or "none",
         "Duration": f"{time.time() - context.inputs.started_at:.1f} s",
+    }
+
+
+def run_document(context: RunContext, root: Path, verdict: str, fail_on: str) -> dict:
+    """The run as the JSON report states it (report/schema.json: run)."""
+    inputs = context.inputs
+    calls = calls_recorded(context.run_dir)
+    return {
+        "env": inputs.env,
+        "account": inputs.account_id,
+        "region": inputs.region,
+        "target": context.target.describe(),
+        "spec_files": [_relative(p, root) for p in context.loaded.files],
+        "spec_sha256": context.loaded.sha256,
+        "suite_commit": suite_commit(root),
+        "started": datetime.fromtimestamp(inputs.started_at, UTC).isoformat(timespec="seconds"),
+        "duration_seconds": round(time.time() - inputs.started_at, 2),
+        "aws_api_calls": sum(calls.values()),
+        "aws_operations": dict(sorted(calls.items())),
+        "ssh": {
+            path.stem.removeprefix("host-"): json.loads(path.read_text())["calls"]
+            for path in sorted(context.run_dir.glob("host-*.json"))
+        },
+        "deployed_sha": inputs.deployed_sha,
+        "settle_seconds": inputs.settle_seconds,
+        "fail_on": fail_on,
+        "verdict": verdict,
     }
 
 

@@ -1,0 +1,148 @@
+"""The machine-readable report: valid against its schema, counts that agree with JUnit and the terminal, and what
+changed since the previous run (also as `python -m viewster_infra.report diff`)."""
+
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import jsonschema
+
+from tests_unit.cli import run_pytest
+from tests_unit.harness import ROOT
+from viewster_infra.report import records
+
+SCHEMA = json.loads(records.SCHEMA.read_text())
+ENGINE = "test_ecr_scan_on_push[staging-backend]"
+THRESHOLD = "test_cloudwatch_alarm_threshold[staging-rds-cpu-high]"
+
+
+def newest(reports, suffix):
+    return max(reports.glob(f"*.{suffix}"), key=lambda p: p.stat().st_mtime)
+
+
+def scan_on_push(staging, enabled: bool) -> None:
+    staging.client("ecr").put_image_scanning_configuration(
+        repositoryName="viewster-staging-backend", imageScanningConfiguration={"scanOnPush": enabled}
+    )
+
+
+def run(staging, reports, *extra):
+    return run_pytest(
+        "--env=staging", "--sandbox", f"--sandbox-dir={staging.state_dir}", f"--reports-dir={reports}", *extra
+    )
+
+
+def test_a_drifted_runs_json_is_valid_and_its_counts_agree_everywhere(staging, tmp_path):
+    scan_on_push(staging, False)
+    result = run(staging, tmp_path)
+    assert result.returncode == 1
+    doc = json.loads(newest(tmp_path, "json").read_text())
+    jsonschema.validate(doc, SCHEMA)
+
+    counts = doc["counts"]["by_status"]
+    assert counts == {"failed": 1, "error": 0, "waived": 0, "skipped": 6, "passed": counts["passed"]}
+    terminal = result.stdout.strip().splitlines()[-1]
+    assert re.search(rf"\b1 failed, {counts['passed']} passed, 6 skipped\b", terminal), terminal
+    suite = ET.parse(newest(tmp_path, "xml")).getroot().find("testsuite")
+    assert int(suite.get("tests")) == sum(counts.values())
+    assert int(suite.get("failures")) == 1 and int(suite.get("skipped")) == 6
+
+    failed = next(r for r in doc["results"] if r["status"] == "failed")
+    assert failed | {"duration_seconds": 0, "first_seen": None} == {
+        "id": ENGINE,
+        "nodeid": f"tests_infra/aws/test_ecr.py::{ENGINE}",
+        "check": "test_ecr_scan_on_push",
+        "area": "AWS ecr",
+        "control": "VS-ECR-01",
+        "title": "Each image repository scans images on push",
+        "severity": "high",
+        "status": "failed",
+        "resource": "ecr repository viewster-staging-backend",
+        "property": "scan on push",
+        "expected": "True",
+        "found": "False",
+        "message": "ecr repository viewster-staging-backend: scan on push expected True, found False",
+        "waiver": None,
+        "settle": None,
+        "duration_seconds": 0,
+        "first_seen": None,
+    }
+    assert failed["first_seen"] == doc["run"]["started"]  # new: failing since this run
+    assert doc["run"]["verdict"] == "FAILED" and doc["run"]["aws_api_calls"] == sum(
+        doc["run"]["aws_operations"].values()
+    )
+    assert doc["counts"]["by_severity"]["high"]["failed"] == 1 and doc["counts"]["by_area"]["AWS ecr"]["failed"] == 1
+
+
+def test_changes_since_the_previous_run_and_the_diff_command(staging, tmp_path):
+    from tests_unit.test_cloudwatch_drift import alter_alarm
+
+    scan_on_push(staging, False)
+    run(staging, tmp_path, "-k", "ecr or cloudwatch")
+    first = newest(tmp_path, "json")
+    run(staging, tmp_path, "-k", "ecr or cloudwatch")  # the same drift: still failing, since the first run
+    second = newest(tmp_path, "json")
+    scan_on_push(staging, True)  # fixed
+    alter_alarm(staging, "viewster-staging-rds-cpu-high", Threshold=80.0)  # new
+    result = run(staging, tmp_path, "-k", "ecr or cloudwatch")
+    third = newest(tmp_path, "json")
+
+    started = json.loads(first.read_text())["run"]["started"]
+    still = json.loads(second.read_text())["changes"]
+    assert still == {
+        "compared_to": str(first),
+        "new_failures": [],
+        "fixed": [],
+        "still_failing": [{"id": ENGINE, "first_seen": started}],
+    }
+    changes = json.loads(third.read_text())["changes"]
+    assert changes["compared_to"] == str(second)
+    assert changes["new_failures"] == [THRESHOLD] and changes["fixed"] == [ENGINE] and changes["still_failing"] == []
+    assert f"Since {second}: 1 new failure(s), 1 fixed, 0 still failing" in result.stdout
+
+    diff = subprocess.run(
+        [sys.executable, "-m", "viewster_infra.report", "diff", str(first), str(third)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert diff.returncode == 0, diff.stderr
+    lines = diff.stdout.splitlines()
+    assert lines[1:] == [
+        "new failures (1):",
+        f"  VS-CW-06 high {THRESHOLD}: cloudwatch alarm viewster-staging-rds-cpu-high: threshold expected 70, found 80",
+        "fixed (1):",
+        f"  VS-ECR-01 high {ENGINE}: ecr repository viewster-staging-backend: scan on push expected True, found False",
+        "still failing (0):",
+    ]
+    assert lines[0].startswith("staging: ") and "(FAILED) -> " in lines[0]
+
+
+def test_compare_to_names_the_report_to_compare_with(staging, tmp_path):
+    scan_on_push(staging, False)
+    run(staging, tmp_path / "old", "-k", "ecr")
+    baseline = newest(tmp_path / "old", "json")
+    run(staging, tmp_path / "new", "-k", "ecr", f"--compare-to={baseline}")
+    changes = json.loads(newest(tmp_path / "new", "json").read_text())["changes"]
+    assert changes["compared_to"] == str(baseline) and changes["still_failing"][0]["id"] == ENGINE
+
+
+def test_diff_refuses_reports_of_two_environments(tmp_path):
+    for env in ("staging", "production"):
+        (tmp_path / f"{env}.json").write_text(json.dumps({"schema_version": 1, "run": {"env": env}, "results": []}))
+    diff = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "viewster_infra.report",
+            "diff",
+            str(tmp_path / "staging.json"),
+            str(tmp_path / "production.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert diff.returncode == 4 and diff.stderr.startswith("error: ") and "Traceback" not in diff.stderr

@@ -1,0 +1,57 @@
+"""python -m viewster_infra.report diff OLD.json NEW.json: what changed between two runs of one environment."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from viewster_infra.report import history, records
+
+USAGE_ERROR = 4
+
+
+def diff(old: dict, new: dict) -> list[str]:
+    """Lines for a person: the two runs, then new failures, fixed ones (as they failed before), still failing."""
+    current = [dict(r) for r in new["results"]]
+    changes = history.compare(old, current, new["run"]["started"], None)
+    now, before = {r["id"]: r for r in current}, {r["id"]: r for r in old["results"]}
+    lines = [
+        f"{new['run']['env']}: {old['run']['started']} ({old['run']['verdict']}) -> "
+        f"{new['run']['started']} ({new['run']['verdict']})",
+        f"new failures ({len(changes['new_failures'])}):",
+        *(_line(now[rid]) for rid in changes["new_failures"]),
+        f"fixed ({len(changes['fixed'])}):",
+        *(_line(before[rid]) for rid in changes["fixed"]),
+        f"still failing ({len(changes['still_failing'])}):",
+        *(f"{_line(now[s['id']])} (failing since {s['first_seen']})" for s in changes["still_failing"]),
+    ]
+    return lines
+
+
+def _line(result: dict) -> str:
+    head = " ".join(x for x in (result["control"], result["severity"], result["id"]) if x)
+    return f"  {head}: {result['message'] or result['status']}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m viewster_infra.report", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    compare = commands.add_parser("diff", help="what changed between two JSON reports of one environment")
+    compare.add_argument("old", type=Path)
+    compare.add_argument("new", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        old, new = records.read(args.old), records.read(args.new)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    if old["run"]["env"] != new["run"]["env"]:
+        print(f"error: {args.old} is {old['run']['env']}, {args.new} is {new['run']['env']}", file=sys.stderr)
+        return USAGE_ERROR
+    print("\n".join(diff(old, new)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 ENV ?= staging
 
-.PHONY: install host-packages demo test lint sandbox-up sandbox-down clean
+.PHONY: install host-packages browser demo test lint sandbox-up sandbox-down clean
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,19 @@ host-packages:
 	  fi; \
 	else echo "not root or no apt-get: the sandbox will run without replica hosts"; fi
 
+# Debian's Chromium and its driver: the project's tests look at the HTML report in a real browser. Installed when
+# missing and when we are root; elsewhere those tests are skipped and say why.
+BROWSER_PACKAGES := chromium chromium-driver
+browser:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(BROWSER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	      || echo "could not install $$missing: the browser tests will be skipped"; \
+	  fi; \
+	else echo "not root or no apt-get: the browser tests will be skipped"; fi
+
 # The suite against a compliant local replica of $(ENV). The sandbox stays up afterwards so you can make drift
 # yourself and run again; `make sandbox-down` stops it.
 demo: install host-packages sandbox-up
@@ -35,7 +48,7 @@ demo: install host-packages sandbox-up
 	  echo "The sandbox is still up: make sandbox-down stops it."; \
 	  exit $$status
 
-test: install host-packages
+test: install host-packages browser
 	$(PYTHON) -m pytest tests_unit -n 2
 
 lint: install

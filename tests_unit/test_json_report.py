@@ -50,7 +50,7 @@ def test_a_drifted_runs_json_is_valid_and_its_counts_agree_everywhere(staging, t
     assert int(suite.get("failures")) == 1 and int(suite.get("skipped")) == 6
 
     failed = next(r for r in doc["results"] if r["status"] == "failed")
-    assert failed | {"duration_seconds": 0, "first_seen": None} == {
+    assert failed | {"duration_seconds": 0, "first_seen": None, "details": []} == {
         "id": ENGINE,
         "nodeid": f"tests_infra/aws/test_ecr.py::{ENGINE}",
         "check": "test_ecr_scan_on_push",
@@ -68,6 +68,7 @@ def test_a_drifted_runs_json_is_valid_and_its_counts_agree_everywhere(staging, t
         "settle": None,
         "duration_seconds": 0,
         "first_seen": None,
+        "details": [],
     }
     assert failed["first_seen"] == doc["run"]["started"]  # new: failing since this run
     assert doc["run"]["verdict"] == "FAILED" and doc["run"]["aws_api_calls"] == sum(

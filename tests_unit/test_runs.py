@@ -1,6 +1,7 @@
 """Whole runs: the compliant sandbox passes everywhere, facts are read once, reports are new files that carry the
 run's facts and no secret."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -39,28 +40,35 @@ def test_api_calls_do_not_grow_with_checks_or_workers(staging):
     assert full.api_calls < 40  # one call per resource kind (S3 and ECR per bucket and repository), not per check
 
 
-def test_each_run_writes_new_html_and_junit_reports_with_the_runs_facts(staging):
+def test_each_run_writes_new_html_json_and_junit_reports_with_the_runs_facts(staging):
     before = set(staging.reports_dir.glob("*")) if staging.reports_dir.exists() else set()
     staging.run()
     staging.run()
     new = sorted(set(staging.reports_dir.glob("*")) - before)
-    assert sorted(p.suffix for p in new) == [".html", ".html", ".xml", ".xml"]
-    html = max((p for p in new if p.suffix == ".html"), key=lambda p: p.stat().st_mtime).read_text()
+    assert sorted(p.suffix for p in new if p.name != "index.html") == [
+        ".html",
+        ".html",
+        ".json",
+        ".json",
+        ".xml",
+        ".xml",
+    ]
+    html = max((p for p in new if p.suffix == ".html" and p.name != "index.html"), key=lambda p: p.stat().st_mtime)
+    doc = json.loads(html.with_suffix(".json").read_text())
+    page = html.read_text()
     for fact in (
-        "Environment",
         "staging",
-        "AWS account",
         "123456789012",
-        "Spec sha256",
-        "Suite commit",
+        doc["run"]["spec_sha256"][:16],
+        doc["run"]["suite_commit"],
         "AWS API calls",
-        "Duration",
     ):
-        assert fact in html
-    assert "<script" in html and 'src="assets/' not in html  # self-contained
-    junit = max((p for p in new if p.suffix == ".xml"), key=lambda p: p.stat().st_mtime).read_text()
+        assert fact in page
+    assert "<script" in page and "src=" not in page  # self-contained
+    junit = html.with_suffix(".xml").read_text()
     for fact in ('name="Environment" value="staging"', 'name="AWS account" value="123456789012"', 'name="Spec sha256"'):
         assert fact in junit
+    assert (staging.reports_dir / "index.html").exists()
 
 
 def test_no_secret_value_reaches_output_or_reports(staging, tmp_path):

@@ -22,6 +22,7 @@ class Outcome:
     severity: str = ""  # in this environment
     properties: dict = field(default_factory=dict, compare=False)  # the check's user properties (resource, found...)
     duration: float = 0.0
+    details: tuple[tuple[str, str], ...] = ()  # (title, text): evidence and notes a check attached
 
     @property
     def check(self) -> str:

@@ -4,6 +4,7 @@ The fixtures checks use are in fixtures.py."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from _pytest import junitxml  # xml_key: junitxml's own handle on the report bei
 
 from viewster_infra import controls, deploy, expectations, gate, nginx_time, reporting, settle
 from viewster_infra.context import RunContext, RunInputs, RunSetupError, start_run
-from viewster_infra.report import history, records
+from viewster_infra.report import history, html, records
 from viewster_infra.sandbox import lifecycle
 
 CONTEXT = pytest.StashKey[RunContext]()
@@ -78,7 +79,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-html and junitxml read the report paths
+@pytest.hookimpl(tryfirst=True)  # before junitxml reads the report path
 def pytest_configure(config: pytest.Config) -> None:
     worker_inputs = getattr(config, "workerinput", {}).get("viewster")
     if worker_inputs is not None:
@@ -114,13 +115,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(config.stash[OUTCOMES], "viewster-outcomes")
     _settle_if_asked(config, context)
 
-    html, xml, json_path = reporting.new_report_paths(config.getoption("reports_dir") or root / "reports", context.env)
-    if not getattr(config.option, "htmlpath", None):
-        config.option.htmlpath = str(html)
-        config.option.self_contained_html = True
+    html_path, xml, json_path = reporting.new_report_paths(
+        config.getoption("reports_dir") or root / "reports", context.env
+    )
     if not config.option.xmlpath:
         config.option.xmlpath = str(xml)
-    config.stash[REPORTS] = (Path(config.option.htmlpath), Path(config.option.xmlpath), json_path)
+    config.stash[REPORTS] = (html_path, Path(config.option.xmlpath), json_path)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -185,7 +185,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.user_properties.append(("resource", resource))
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-html and junitxml write their files
+@pytest.hookimpl(tryfirst=True)  # before junitxml writes its file
 def pytest_sessionfinish(session: pytest.Session) -> None:
     context = session.config.stash.get(CONTEXT, None)
     if context is None or hasattr(session.config, "workerinput"):
@@ -260,6 +260,7 @@ class Outcomes:
                 severity=properties.get("severity", ""),
                 properties=properties,
                 duration=report.duration,
+                details=_details(report),
             )
         )
         self.settled += settle.summary([report])
@@ -309,8 +310,8 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
             f"Since {changes['compared_to']}: {len(changes['new_failures'])} new failure(s), "
             f"{len(changes['fixed'])} fixed, {len(changes['still_failing'])} still failing"
         )
-    html, xml, json_path = config.stash[REPORTS]
-    terminalreporter.write_line(f"Report: {html}")
+    html_path, xml, json_path = config.stash[REPORTS]
+    terminalreporter.write_line(f"Report: {html_path}")
     terminalreporter.write_line(f"JUnit XML: {xml}")
     terminalreporter.write_line(f"JSON: {json_path}")
 
@@ -398,4 +399,19 @@ def _write_json_report(config: pytest.Config, context: RunContext) -> None:
         previous, previous_path = None, None
     changes = history.compare(previous, results, run["started"], str(previous_path) if previous_path else None)
     config.stash[CHANGES] = changes
-    records.write(path, records.document(run, results, changes))
+    doc = records.document(run, results, changes)
+    records.write(path, doc)
+    html_path = config.stash[REPORTS][0]
+    html.write(html_path, html.render_run(doc))
+    html.write(html_path.parent / "index.html", html.render_index(html_path.parent))
+
+
+def _details(report: pytest.TestReport) -> tuple[tuple[str, str], ...]:
+    """The evidence and notes a check attached (findings.drift, findings.note), without pytest's captured output."""
+    found = []
+    for title, text in report.sections:
+        if title.startswith(("Captured stdout", "Captured stderr", "Captured log")):
+            continue
+        name = re.sub(r"^Captured (.*) (setup|call|teardown)$", r"\1", title)
+        found.append((name.removeprefix("evidence: "), text))
+    return tuple(found)

@@ -33,6 +33,7 @@ def record(outcome: gate.Outcome, env: str, titles: dict[str, str]) -> dict:
         "waiver": properties.get("waiver"),
         "settle": properties.get("settle"),
         "duration_seconds": round(outcome.duration, 4),
+        "details": [{"title": title, "text": text} for title, text in outcome.details],
     }
 
 

@@ -42,12 +42,12 @@ def test_a_drifted_runs_json_is_valid_and_its_counts_agree_everywhere(staging, t
     jsonschema.validate(doc, SCHEMA)
 
     counts = doc["counts"]["by_status"]
-    assert counts == {"failed": 1, "error": 0, "waived": 0, "skipped": 6, "passed": counts["passed"]}
+    assert counts == {"failed": 1, "error": 0, "waived": 0, "advisory": 7, "skipped": 6, "passed": counts["passed"]}
     terminal = result.stdout.strip().splitlines()[-1]
-    assert re.search(rf"\b1 failed, {counts['passed']} passed, 6 skipped\b", terminal), terminal
+    assert re.search(rf"\b1 failed, {counts['passed']} passed, 6 skipped, 7 advisory\b", terminal), terminal
     suite = ET.parse(newest(tmp_path, "xml")).getroot().find("testsuite")
     assert int(suite.get("tests")) == sum(counts.values())
-    assert int(suite.get("failures")) == 1 and int(suite.get("skipped")) == 6
+    assert int(suite.get("failures")) == 1 and int(suite.get("skipped")) == 6 + 7  # JUnit: advice is skipped
 
     failed = next(r for r in doc["results"] if r["status"] == "failed")
     assert failed | {"duration_seconds": 0, "first_seen": None, "details": []} == {

@@ -18,7 +18,12 @@ def test_compliant_sandbox_passes_every_check(sandboxes, env):
     result = sandbox.run(f"--deployed-sha={COMMITS[-1][:7]}")  # as the gate runs after a deploy of the newest commit
     assert result.exit_code == 0, result.failures
     assert len(result.outcomes) > 100
-    assert set(result.outcomes.values()) == {"passed"}
+    checks = {name: outcome for name, outcome in result.outcomes.items() if not name.startswith("test_recommendation_")}
+    assert set(checks.values()) == {"passed"}
+    # The guide's recommendations are not followed today (no ECR lifecycle policies; staging keeps no backups):
+    # reported as advice, which pytest counts as skipped, failing nothing.
+    advice = {name: outcome for name, outcome in result.outcomes.items() if name not in checks}
+    assert advice and set(advice.values()) == {"skipped"}
     assert all(f"[{env}-" in name for name in result.outcomes)
 
 

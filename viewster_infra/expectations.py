@@ -50,6 +50,11 @@ def _ingress_rules(spec: EnvironmentSpec) -> dict[str, Expected]:
 
 
 @dataclass(frozen=True)
+class _Named:
+    name: str
+
+
+@dataclass(frozen=True)
 class OnHost(Generic[T]):
     role: str
     name: str
@@ -89,6 +94,21 @@ def _sites(spec: EnvironmentSpec, keep: Callable[[Any], bool] = lambda site: Tru
     return found
 
 
+def _recommended(measure: str, targets: Callable[[EnvironmentSpec], dict[str, Any]], kind: str):
+    """(recommendation, target) pairs for the recommendations that use `measure`, keyed "<recommendation>-<target>"."""
+
+    def entries(spec: EnvironmentSpec) -> dict[str, Expected]:
+        found = {}
+        for rec_key, rec in spec.recommendations.items():
+            if getattr(rec, measure) is None:
+                continue
+            for key, target in targets(spec).items():
+                found[f"{rec_key}-{key}"] = Expected(key, (rec, target), f"{kind} {target.name}")
+        return found
+
+    return entries
+
+
 # fixture name -> the spec entries it runs over
 PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
     "vpc": lambda s: {"vpc": Expected("vpc", s.vpc, f"vpc {s.vpc.tags.get('Name', 'vpc')}")},
@@ -123,6 +143,13 @@ PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
         s.endpoints.websocket.record: Expected(s.endpoints.websocket.record, s.endpoints.websocket, "websocket")
     },
     "served_name": lambda s: _named("https", s.route53.records, lambda k, w: w.name),
+    "recommended_backup": _recommended(
+        "rds_min_backup_retention_days", lambda s: {k: _Named(d.identifier) for k, d in s.rds.databases.items()}, "rds"
+    ),
+    "recommended_image_count": _recommended("ecr_keep_last_images", lambda s: s.ecr.repositories, "ecr repository"),
+    "recommended_untagged_expiry": _recommended(
+        "ecr_expire_untagged_after_days", lambda s: s.ecr.repositories, "ecr repository"
+    ),
     "redirected_name": lambda s: {
         k: v
         for k, v in _named("http", s.route53.records, lambda k, w: w.name).items()

@@ -22,6 +22,7 @@ class AwsFacts:
         found = self._snapshot.facts(service)
         self._snapshot.store.used(found.name)
         if found.error is not None:
+            _unreadable(found.name)
             drift(service, found.error)
         return found.data
 
@@ -37,6 +38,14 @@ def _current_test(request: pytest.FixtureRequest):
     facts_used.reset(reading)
     findings.current_test.reset(token)
     request.node.user_properties.append(("reads", " ".join(sorted(reads))))
+
+
+def _unreadable(facts: str) -> None:
+    """Mark the running check's failure as "its facts could not be read", not a finding about the estate (a
+    recommendation that cannot be read is a failure, not advice)."""
+    item = findings.current_test.get()
+    if item is not None:
+        findings.record(item, unreadable=facts)
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +81,7 @@ class HostFacts:
         found = self._hosts.facts(role)
         self._hosts.store.used(found.name)
         if found.error is not None:
+            _unreadable(found.name)
             drift(f"host {role}", f"unreachable: {found.error}")
         return found.data
 

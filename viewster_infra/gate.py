@@ -73,7 +73,9 @@ def verdict(outcomes: list[Outcome]) -> str:
 def summary_markdown(outcomes: list[Outcome], facts: dict[str, str], env: str) -> str:
     """At most MAX_SUMMARY_LINES lines: the run, its verdict and counts, then each failure's line by area."""
     found = counts(outcomes)
-    tally = ", ".join(f"{found[k]} {k}" for k in ("failed", "error", "passed", "skipped") if found[k])
+    tally = ", ".join(
+        f"{found[k]} {k}" for k in ("failed", "error", "waived", "advisory", "passed", "skipped") if found[k]
+    )
     head = [f"## Viewster infrastructure checks: {env}: {verdict(outcomes)}", "", "| | |", "|---|---|"]
     head += [f"| {key} | {_cell(value)} |" for key, value in facts.items()]
     head += [f"| Result | {tally or 'no checks ran'} |"]

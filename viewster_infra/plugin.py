@@ -22,6 +22,8 @@ OUTCOMES = pytest.StashKey["Outcomes"]()
 CHANGES = pytest.StashKey[dict]()
 WAIVER_CHECKS = "test_waivers.py"
 WAIVED = "waived: "  # how a waived failure's report is told apart from pytest's own xfail
+ADVISORY = "advisory: "  # a recommendation not followed (reported, failing nothing unless --strict-recommendations)
+RECOMMENDATIONS = "recommendations"  # the folder of tests_infra/ whose checks are the guide's recommendations
 CHECKS_DIR = "tests_infra"
 
 
@@ -64,6 +66,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=controls.SEVERITIES,
         default="low",
         help="the lowest severity whose failures fail the run (default: low, any failure); the rest are reported",
+    )
+    group.addoption(
+        "--strict-recommendations",
+        action="store_true",
+        help="recommendations not followed fail the run (default: reported in their own section only; pytest's own "
+        "--strict is another thing)",
     )
     group.addoption(
         "--compare-to",
@@ -169,6 +177,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     context = config.stash.get(CONTEXT, None)
     if context is None:
         return
+    # A check whose spec entries this environment does not have (production has no backup recommendation) is not
+    # a check here: no "empty parameter set" skip in the reports.
+    items[:] = [item for item in items if not _without_entries(item)]
     for item in items:
         if not isinstance(item, pytest.Function) or CHECKS_DIR not in item.path.parts:
             continue
@@ -212,6 +223,11 @@ def pytest_runtest_makereport(item: pytest.Item, call):
         return report
     control = dict(item.user_properties).get("control")
     finding = gate.finding_line(report.longreprtext)
+    unreadable = "unreadable" in dict(item.user_properties)
+    if RECOMMENDATIONS in item.path.parts and not unreadable and not item.config.getoption("strict_recommendations"):
+        report.outcome = "skipped"
+        report.wasxfail = f"{ADVISORY}not followed (a recommendation: --strict-recommendations makes it fail)"
+        return report
     key = item.callspec.id.removeprefix(f"{context.env}-")
     today = context.inputs.today()
     for waiver in context.waivers.waivers:
@@ -227,6 +243,8 @@ def pytest_runtest_makereport(item: pytest.Item, call):
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
     if report.when == "call" and getattr(report, "wasxfail", "").startswith(WAIVED):
         return "waived", "w", ("WAIVED", {"yellow": True})
+    if report.when == "call" and getattr(report, "wasxfail", "").startswith(ADVISORY):
+        return "advisory", "a", ("ADVISORY", {"cyan": True})
     return None
 
 
@@ -246,6 +264,8 @@ class Outcomes:
         if getattr(report, "wasxfail", "").startswith(WAIVED):
             outcome, message = "waived", gate.finding_line(report.longreprtext)
             self.waived.add(dict(report.user_properties)["waiver"])
+        elif getattr(report, "wasxfail", "").startswith(ADVISORY):
+            outcome, message = "advisory", gate.finding_line(report.longreprtext)
         elif report.skipped and isinstance(report.longrepr, tuple):
             message = report.longrepr[2]
         else:
@@ -290,6 +310,11 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
             terminalreporter.write_line(f"WAIVED {outcome.check}: {outcome.message}")
         for name in unused:
             terminalreporter.write_line(f"unused: the waiver for {name} matched no failure in this run")
+    advisory = [o for o in outcomes if o.outcome == "advisory"]
+    if advisory:
+        terminalreporter.section("recommendations not followed (the guide's 비용 최적화 팁; failing nothing)", sep="-")
+        for outcome in advisory:
+            terminalreporter.write_line(f"{outcome.control} {outcome.message}")
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in gate.annotations(outcomes):
             terminalreporter.write_line(line)
@@ -415,3 +440,8 @@ def _details(report: pytest.TestReport) -> tuple[tuple[str, str], ...]:
         name = re.sub(r"^Captured (.*) (setup|call|teardown)$", r"\1", title)
         found.append((name.removeprefix("evidence: "), text))
     return tuple(found)
+
+
+def _without_entries(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("skip")
+    return marker is not None and str(marker.kwargs.get("reason", "")).startswith("got empty parameter set")

@@ -26,7 +26,7 @@ def render_run(doc: dict) -> str:
     )
     passed_by_area: dict[str, list[dict]] = defaultdict(list)
     for r in results:
-        if r["status"] == "passed":
+        if r["status"] == "passed" and r["area"] != "recommendations":  # those have their own section
             passed_by_area[r["area"]].append(r)
     by_id = {r["id"]: r for r in results}
     return _environment.get_template("run.html.j2").render(
@@ -37,11 +37,12 @@ def render_run(doc: dict) -> str:
         by_id=by_id,
         failing=failing,
         waived=[r for r in results if r["status"] == "waived"],
+        recommendations=[r for r in results if r["area"] == "recommendations"],
         skipped=[r for r in results if r["status"] == "skipped"],
         passed_by_area=dict(sorted(passed_by_area.items())),
         areas=sorted({r["area"] for r in results}),
         severities=[s for s in reversed(SEVERITIES)],
-        statuses=["failed", "error", "waived", "skipped", "passed"],
+        statuses=["failed", "error", "waived", "advisory", "skipped", "passed"],
     )
 
 

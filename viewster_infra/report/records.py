@@ -11,7 +11,7 @@ from viewster_infra import gate
 
 SCHEMA_VERSION = 1
 SCHEMA = Path(__file__).with_name("schema.json")
-STATUSES = ("failed", "error", "waived", "skipped", "passed")
+STATUSES = ("failed", "error", "waived", "advisory", "skipped", "passed")
 
 
 def record(outcome: gate.Outcome, env: str, titles: dict[str, str]) -> dict:

@@ -254,8 +254,22 @@ class Ssm(Strict):
 
 
 class Recommendation(Strict):
-    service: str
+    """What the guide recommends beyond today's state, in checkable form: exactly one of the measures below."""
+
     text: str
+    rds_min_backup_retention_days: int | None = Field(default=None, gt=0)  # every database keeps backups this long
+    ecr_keep_last_images: int | None = Field(default=None, gt=0)  # a lifecycle rule keeps at most this many images
+    ecr_expire_untagged_after_days: int | None = Field(default=None, gt=0)  # and expires untagged ones this soon
+
+    @model_validator(mode="after")
+    def _one_measure(self) -> Recommendation:
+        measures = [name for name in type(self).model_fields if name != "text" and getattr(self, name) is not None]
+        if len(measures) != 1:
+            raise ValueError(
+                "give exactly one measure: rds_min_backup_retention_days, ecr_keep_last_images or "
+                "ecr_expire_untagged_after_days"
+            )
+        return self
 
 
 class Container(Strict):

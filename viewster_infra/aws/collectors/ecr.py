@@ -1,7 +1,10 @@
-"""ECR: each repository the spec names, its scan-on-push setting, its images (digest, tags, push time), and the
-scan of the images that should be running: the one `latest` points to and, after a deploy, the deployed commit's."""
+"""ECR: each repository the spec names, its scan-on-push setting, its images (digest, tags, push time), the scan
+of the images that should be running (the one `latest` points to and, after a deploy, the deployed commit's), and
+its lifecycle rules."""
 
 from __future__ import annotations
+
+import json
 
 from botocore.exceptions import ClientError
 
@@ -29,6 +32,7 @@ def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
             "tags": sorted({tag for image in images for tag in image["tags"]}),
             "images": images,
             "scans": {digest: _scan(ecr, want.name, digest) for digest in _to_scan(images, options.deployed_sha)},
+            "lifecycle_rules": _lifecycle_rules(ecr, want.name),
         }
     return {"repositories": repositories}
 
@@ -61,3 +65,17 @@ def _scan(ecr, repository: str, digest: str) -> dict:
         "status": found.get("imageScanStatus", {}).get("status"),
         "counts": found.get("imageScanFindings", {}).get("findingSeverityCounts", {}),
     }
+
+
+def _lifecycle_rules(ecr, repository: str) -> list[dict] | None:
+    """The repository's lifecycle rules (selection and action), or None when it has no lifecycle policy."""
+    try:
+        text = ecr.get_lifecycle_policy(repositoryName=repository)["lifecyclePolicyText"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "LifecyclePolicyNotFoundException":
+            return None
+        raise
+    return [
+        {**rule.get("selection", {}), "action": rule.get("action", {}).get("type")}
+        for rule in json.loads(text).get("rules", [])
+    ]

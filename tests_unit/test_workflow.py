@@ -85,7 +85,7 @@ def new_reports():
 def test_the_job_runs_only_after_a_successful_deploy():
     condition = WORKFLOW["jobs"]["checks"]["if"]
     assert condition == "github.event_name != 'workflow_run' || github.event.workflow_run.conclusion == 'success'"
-    assert WORKFLOW["permissions"] == {"contents": "read", "id-token": "write"}
+    assert WORKFLOW["permissions"] == {"contents": "read", "id-token": "write", "actions": "read"}
     upload = WORKFLOW["jobs"]["checks"]["steps"][-1]
     assert upload["uses"] == "actions/upload-artifact@v4" and upload["if"] == "always()"
     assert upload["with"]["path"] == "reports/"
@@ -103,7 +103,8 @@ def test_a_deploy_of_main_is_checked_on_production_at_its_commit(sandboxes, tmp_
         "vars": {"POST_DEPLOY_SETTLE": "5s"},
     }
     steps, summary = run_job(context, tmp_path, production.state_dir)
-    decide, install, known_hosts, checks = steps
+    decide, install, known_hosts, previous, checks = steps
+    assert previous.returncode == 0  # no earlier report (and no gh here): the run compares with nothing
     assert decide.stdout.strip() == f"Checking production at {COMMITS[-1]}"
     assert checks.returncode == 0, checks.stdout[-3000:]
     assert "::error" not in checks.stdout
@@ -124,7 +125,7 @@ def test_a_failing_gate_fails_the_job_annotated_and_summarised(staging, tmp_path
     }
     steps, summary = run_job(context, tmp_path, staging.state_dir)
     checks = steps[-1]
-    assert len(steps) == 4 and checks.returncode == 1  # the job fails exactly when the suite does
+    assert len(steps) == 5 and checks.returncode == 1  # the job fails exactly when the suite does
     finding = "ecr repository viewster-staging-backend: scan on push expected True, found False"
     assert f"::error title=test_ecr_scan_on_push[staging-backend]::{finding}" in checks.stdout.splitlines()
     assert f"- `test_ecr_scan_on_push[staging-backend]`: {finding}" in summary.read_text()

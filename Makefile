@@ -27,9 +27,10 @@ host-packages:
 	  fi; \
 	else echo "not root or no apt-get: the sandbox will run without replica hosts"; fi
 
-# Debian's Chromium and its driver: the project's tests look at the HTML report in a real browser. Installed when
-# missing and when we are root; elsewhere those tests are skipped and say why.
-BROWSER_PACKAGES := chromium chromium-driver
+# Debian's Chromium, its driver and a Korean font (the guide's section names are Korean): the project's tests look
+# at the HTML report in a real browser. Installed when missing and when we are root; elsewhere those tests are
+# skipped and say why.
+BROWSER_PACKAGES := chromium chromium-driver fonts-nanum
 browser:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=$$(for p in $(BROWSER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -4,26 +4,22 @@ The fixtures checks use are in fixtures.py."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 from _pytest import junitxml  # xml_key: junitxml's own handle on the report being written
 
-from viewster_infra import controls, deploy, expectations, gate, nginx_time, reporting, settle
+from viewster_infra import controls, deploy, expectations, gate, nginx_time, outcomes, reporting, settle
 from viewster_infra.context import RunContext, RunInputs, RunSetupError, start_run
-from viewster_infra.report import history, html, records
+from viewster_infra.report import write
 from viewster_infra.sandbox import lifecycle
 
 CONTEXT = pytest.StashKey[RunContext]()
 REPORTS = pytest.StashKey[tuple[Path, Path, Path]]()  # html, JUnit xml, json
-OUTCOMES = pytest.StashKey["Outcomes"]()
+OUTCOMES = pytest.StashKey[outcomes.Recorder]()
 CHANGES = pytest.StashKey[dict]()
 WAIVER_CHECKS = "test_waivers.py"
-WAIVED = "waived: "  # how a waived failure's report is told apart from pytest's own xfail
-ADVISORY = "advisory: "  # a recommendation not followed (reported, failing nothing unless --strict-recommendations)
-RECOMMENDATIONS = "recommendations"  # the folder of tests_infra/ whose checks are the guide's recommendations
 CHECKS_DIR = "tests_infra"
 
 
@@ -119,7 +115,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except RunSetupError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONTEXT] = context
-    config.stash[OUTCOMES] = Outcomes()
+    config.stash[OUTCOMES] = outcomes.Recorder()
     config.pluginmanager.register(config.stash[OUTCOMES], "viewster-outcomes")
     _settle_if_asked(config, context)
 
@@ -201,11 +197,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     context = session.config.stash.get(CONTEXT, None)
     if context is None or hasattr(session.config, "workerinput"):
         return
-    outcomes = session.config.stash[OUTCOMES].outcomes
+    results = session.config.stash[OUTCOMES].outcomes
     fail_on = session.config.getoption("fail_on")
-    if session.exitstatus == pytest.ExitCode.TESTS_FAILED and not gate.failing(outcomes, fail_on):
+    if session.exitstatus == pytest.ExitCode.TESTS_FAILED and not gate.failing(results, fail_on):
         session.exitstatus = pytest.ExitCode.OK  # only failures below --fail-on: reported, not failing the run
-    _write_json_report(session.config, context)
+    config = session.config
+    config.stash[CHANGES] = write.reports(
+        context,
+        config.stash[OUTCOMES].outcomes,
+        config.stash[REPORTS],
+        fail_on=fail_on,
+        compare_to=config.getoption("compare_to"),
+        root=config.rootpath,
+    )
     closing = reporting.closing_facts(context) | reporting.operations(context)
     _metadata(session.config).update(closing)
     junit = session.config.stash.get(junitxml.xml_key, None)
@@ -216,74 +220,17 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call):
-    """A failure a waiver in force covers is reported as waived, with the waiver's words, and fails nothing."""
+    """A failure a waiver covers is reported as waived, a recommendation not followed as advisory (outcomes.py)."""
     report = yield
     context = item.config.stash.get(CONTEXT, None)
-    if context is None or report.when != "call" or not report.failed or not hasattr(item, "callspec"):
-        return report
-    control = dict(item.user_properties).get("control")
-    finding = gate.finding_line(report.longreprtext)
-    unreadable = "unreadable" in dict(item.user_properties)
-    if RECOMMENDATIONS in item.path.parts and not unreadable and not item.config.getoption("strict_recommendations"):
-        report.outcome = "skipped"
-        report.wasxfail = f"{ADVISORY}not followed (a recommendation: --strict-recommendations makes it fail)"
-        return report
-    key = item.callspec.id.removeprefix(f"{context.env}-")
-    today = context.inputs.today()
-    for waiver in context.waivers.waivers:
-        if not waiver.expired(today) and waiver.covers(control, finding, key, context.env):
-            report.outcome = "skipped"
-            report.wasxfail = f"{WAIVED}{waiver.reason()}"
-            report.user_properties.append(("waiver", waiver.name))
-            break
+    if context is not None:
+        outcomes.judge(item, report, context, strict_recommendations=item.config.getoption("strict_recommendations"))
     return report
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
-    if report.when == "call" and getattr(report, "wasxfail", "").startswith(WAIVED):
-        return "waived", "w", ("WAIVED", {"yellow": True})
-    if report.when == "call" and getattr(report, "wasxfail", "").startswith(ADVISORY):
-        return "advisory", "a", ("ADVISORY", {"cyan": True})
-    return None
-
-
-class Outcomes:
-    """Each check's outcome and finding line as the controller receives them (also from xdist workers): what the
-    gate's summary, its annotations and the settle section are written from."""
-
-    def __init__(self) -> None:
-        self.outcomes: list[gate.Outcome] = []
-        self.settled: list[str] = []
-        self.waived: set[str] = set()  # names of the waivers that waived something
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "call" and report.outcome == "passed":
-            return
-        outcome = "error" if report.when != "call" and report.outcome == "failed" else report.outcome
-        if getattr(report, "wasxfail", "").startswith(WAIVED):
-            outcome, message = "waived", gate.finding_line(report.longreprtext)
-            self.waived.add(dict(report.user_properties)["waiver"])
-        elif getattr(report, "wasxfail", "").startswith(ADVISORY):
-            outcome, message = "advisory", gate.finding_line(report.longreprtext)
-        elif report.skipped and isinstance(report.longrepr, tuple):
-            message = report.longrepr[2]
-        else:
-            message = gate.finding_line(report.longreprtext)
-        properties = dict(report.user_properties)
-        self.outcomes.append(
-            gate.Outcome(
-                report.nodeid,
-                outcome,
-                message.removeprefix("Skipped: "),
-                control=properties.get("control", ""),
-                severity=properties.get("severity", ""),
-                properties=properties,
-                duration=report.duration,
-                details=_details(report),
-            )
-        )
-        self.settled += settle.summary([report])
+    return outcomes.status(report)
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -295,14 +242,14 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.section("settle: checks that needed more than one read", sep="-")
         for line in recorded.settled:
             terminalreporter.write_line(line)
-    outcomes = recorded.outcomes
+    results = recorded.outcomes
     fail_on = config.getoption("fail_on")
-    below = [o for o in outcomes if o.outcome == "failed" and o not in gate.failing(outcomes, fail_on)]
+    below = [o for o in results if o.outcome == "failed" and o not in gate.failing(results, fail_on)]
     if below:
         terminalreporter.write_line(
             f"--fail-on={fail_on}: {len(below)} failure(s) below {fail_on} are reported but do not fail the run"
         )
-    waived = [o for o in outcomes if o.outcome == "waived"]
+    waived = [o for o in results if o.outcome == "waived"]
     unused = [w.name for w in context.waivers.waivers if w.name not in recorded.waived]
     if waived or unused:
         terminalreporter.section("waivers", sep="-")
@@ -310,13 +257,13 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
             terminalreporter.write_line(f"WAIVED {outcome.check}: {outcome.message}")
         for name in unused:
             terminalreporter.write_line(f"unused: the waiver for {name} matched no failure in this run")
-    advisory = [o for o in outcomes if o.outcome == "advisory"]
+    advisory = [o for o in results if o.outcome == "advisory"]
     if advisory:
         terminalreporter.section("recommendations not followed (the guide's 비용 최적화 팁; failing nothing)", sep="-")
         for outcome in advisory:
             terminalreporter.write_line(f"{outcome.control} {outcome.message}")
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        for line in gate.annotations(outcomes):
+        for line in gate.annotations(results):
             terminalreporter.write_line(line)
     summary_md = config.getoption("summary_md")
     if summary_md is not None:
@@ -326,7 +273,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         if context.inputs.settle_seconds:
             facts["Settle"] = f"{context.inputs.settle_seconds:g} s"
         with summary_md.open("a", encoding="utf-8") as file:
-            file.write(gate.summary_markdown(outcomes, facts, context.env))
+            file.write(gate.summary_markdown(results, facts, context.env))
     for key, value in reporting.closing_facts(context).items():
         terminalreporter.write_line(f"{key}: {value}")
     changes = config.stash.get(CHANGES, None)
@@ -405,41 +352,6 @@ def _resource(item: pytest.Function) -> str | None:
         if isinstance(label, str):
             return label
     return None
-
-
-def _write_json_report(config: pytest.Config, context: RunContext) -> None:
-    """reports/<env>-<time>.json: the run, one record per check, and what changed since the previous run."""
-    _, _, path = config.stash[REPORTS]
-    fail_on = config.getoption("fail_on")
-    outcomes = config.stash[OUTCOMES].outcomes
-    titles = {control_id: control.title for control_id, control in context.registry.controls.items()}
-    results = [records.record(outcome, context.env, titles) for outcome in outcomes]
-    verdict = "FAILED" if gate.failing(outcomes, fail_on) else "PASSED"
-    run = reporting.run_document(context, config.rootpath, verdict, fail_on)
-    previous_path = config.getoption("compare_to") or history.previous_report(path.parent, context.env, path)
-    try:
-        previous = history.load_previous(previous_path)
-    except (OSError, ValueError) as exc:  # an unreadable earlier report: say so, compare with nothing
-        run["compare_error"] = f"{previous_path}: {exc}"
-        previous, previous_path = None, None
-    changes = history.compare(previous, results, run["started"], str(previous_path) if previous_path else None)
-    config.stash[CHANGES] = changes
-    doc = records.document(run, results, changes)
-    records.write(path, doc)
-    html_path = config.stash[REPORTS][0]
-    html.write(html_path, html.render_run(doc))
-    html.write(html_path.parent / "index.html", html.render_index(html_path.parent))
-
-
-def _details(report: pytest.TestReport) -> tuple[tuple[str, str], ...]:
-    """The evidence and notes a check attached (findings.drift, findings.note), without pytest's captured output."""
-    found = []
-    for title, text in report.sections:
-        if title.startswith(("Captured stdout", "Captured stderr", "Captured log")):
-            continue
-        name = re.sub(r"^Captured (.*) (setup|call|teardown)$", r"\1", title)
-        found.append((name.removeprefix("evidence: "), text))
-    return tuple(found)
 
 
 def _without_entries(item: pytest.Item) -> bool:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from viewster_infra import factstore
-from viewster_infra.aws.collectors import COLLECTORS
+from viewster_infra.aws.collectors import COLLECTORS, NEEDS
 from viewster_infra.aws.collectors._common import RunOptions
 from viewster_infra.aws.reader import AwsReader
 from viewster_infra.factstore import Facts, FactStore
@@ -50,11 +51,13 @@ class AwsSnapshot:
         self.store.put(Facts(name=f"aws-{service}", data=data, calls=dict(calls)))
 
     def _collect(self, service: str) -> Facts:
+        needed = {other: self.facts(other).data for other in NEEDS.get(service, [])}  # before counting this one
         if self._reader is None:
             self._reader = self._make_reader()
         before = Counter(self._reader.calls)
+        options = replace(self._options, facts=needed.get)
         try:
-            data, error = COLLECTORS[service](self._reader, self._spec, self._options), None
+            data, error = COLLECTORS[service](self._reader, self._spec, options), None
         except ClientError as exc:
             data, error = None, _explain(service, exc)
         except BotoCoreError as exc:

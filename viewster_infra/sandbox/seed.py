@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import requests
@@ -28,10 +29,15 @@ COMPLIANT_SCAN = {"MEDIUM": 2, "LOW": 3, "INFORMATIONAL": 1}
 
 
 def seed(
-    endpoint_url: str, spec: EnvironmentSpec, env: str, scan_counts: dict[str, dict[str, int]] | None = None
+    endpoint_url: str,
+    spec: EnvironmentSpec,
+    env: str,
+    scan_counts: dict[str, dict[str, int]] | None = None,
+    metrics: bool = True,
 ) -> None:
     """A compliant replica of `env`. scan_counts: ecr.repositories key -> the severity counts of its latest image's
-    scan, instead of COMPLIANT_SCAN (how a drift test gives an image a CRITICAL finding)."""
+    scan, instead of COMPLIANT_SCAN (how a drift test gives an image a CRITICAL finding). metrics=False: no
+    CloudWatch datapoints at all (instances and a database that report nothing)."""
     session = boto3.Session(region_name=spec.aws.region, **SANDBOX_CREDENTIALS)
 
     def client(name: str):
@@ -46,6 +52,8 @@ def seed(
     function_arns = _functions(client("lambda"), client("iam"), spec, env)
     topic_arns = _topics(client("sns"), spec, function_arns)
     _monitoring(client("cloudwatch"), spec, instance_ids, topic_arns)
+    if metrics:
+        _datapoints(client("cloudwatch"), spec, instance_ids)
     _dns(client("route53"), spec, public_ips)
     _parameters(client("ssm"), spec)
 
@@ -276,6 +284,35 @@ def _monitoring(cloudwatch, spec, instance_ids, topic_arns) -> None:
             Period=alarm.period_seconds,
             EvaluationPeriods=alarm.evaluation_periods,
             AlarmActions=actions,
+        )
+
+
+# A quiet, healthy estate: what each metric reads over the last hour (every 5 minutes).
+QUIET = {
+    "AWS/EC2": {"CPUUtilization": 14.0, "CPUCreditBalance": 140.0},
+    "AWS/RDS": {"CPUUtilization": 8.0, "FreeStorageSpace": 15 * 2**30, "DatabaseConnections": 12.0},
+}
+
+
+def _datapoints(cloudwatch, spec, instance_ids) -> None:
+    """The live metrics of a compliant estate over the spec's window, as CloudWatch would hold them."""
+    now = datetime.now(UTC)
+    times = [now - timedelta(minutes=m) for m in range(1, spec.live.window_minutes, 5)]
+    targets = [("AWS/EC2", "InstanceId", instance_id) for instance_id in instance_ids.values()]
+    targets += [("AWS/RDS", "DBInstanceIdentifier", db.identifier) for db in spec.rds.databases.values()]
+    for namespace, dimension, value in targets:
+        cloudwatch.put_metric_data(
+            Namespace=namespace,
+            MetricData=[
+                {
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": dimension, "Value": value}],
+                    "Timestamp": at,
+                    "Value": reading,
+                }
+                for metric, reading in QUIET[namespace].items()
+                for at in times
+            ],
         )
 
 

@@ -272,6 +272,24 @@ class Recommendation(Strict):
         return self
 
 
+class Live(Strict):
+    """The estate's live condition over a window of CloudWatch data (the guide's queries: the last hour, 300 s)."""
+
+    window_minutes: int = Field(default=60, gt=0)
+    period_seconds: int = Field(default=300, gt=0)
+    ec2_cpu_average_max_percent: float = Field(gt=0, le=100)
+    ec2_cpu_credit_balance_min: float = Field(ge=0)
+    rds_cpu_average_max_percent: float = Field(gt=0, le=100)
+    rds_free_storage_min: float = Field(gt=0)  # bytes; written "5 GiB"
+    rds_connections_max: int = Field(gt=0)
+    insufficient_data_fails: bool = False  # an alarm in INSUFFICIENT_DATA: reported always; failing if true
+
+    @field_validator("rds_free_storage_min", mode="before")
+    @classmethod
+    def _byte_size(cls, value: object) -> object:
+        return float(_BYTE_SIZE.validate_python(value)) if isinstance(value, str) else value
+
+
 class Container(Strict):
     ecr_repository: Key | None = None  # the image comes from this ecr.repositories entry...
     image: str | None = None  # ...or is this public image
@@ -373,6 +391,7 @@ class EnvironmentSpec(Strict):
     ssm: Ssm
     hosts: Hosts
     endpoints: Endpoints
+    live: Live
     recommendations: dict[Key, Recommendation] = {}
     # control id (specs/controls.yaml) -> this environment's severity for it, where it differs from the registry's
     severity_overrides: dict[str, Literal["critical", "high", "medium", "low"]] = {}

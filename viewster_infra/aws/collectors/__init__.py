@@ -18,3 +18,7 @@ COLLECTORS = {
     "route53": route53.collect,
     "ssm": ssm.collect,
 }
+
+# What a collector reads from another's facts (gathered first, and not counted as its own calls): CloudWatch's
+# metric queries need the instances' ids.
+NEEDS = {"cloudwatch": ["ec2"]}

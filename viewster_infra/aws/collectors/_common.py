@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """What a run asks of AWS beyond the spec."""
+    """What a run asks of AWS beyond the spec, and the facts other collectors gathered (NEEDS says which)."""
 
     deployed_sha: str | None = None  # --deployed-sha: the commit the deploy says it shipped
+    facts: Callable[[str], dict | None] = field(default=lambda service: None, compare=False)
 
 
 def paginate(client, operation: str, result_key: str, **params: Any) -> Iterator[dict]:

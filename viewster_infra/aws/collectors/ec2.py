@@ -1,4 +1,5 @@
-"""EC2: the VPC and its subnets, the three instances with their root volumes and Elastic IPs, security groups."""
+"""EC2: the VPC and its subnets, the three instances with their root volumes, Elastic IPs and status checks,
+security groups."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
         attached = {"Name": "attachment.instance-id", "Values": instance_ids}
         volumes = {v["VolumeId"]: v for v in paginate(ec2, "describe_volumes", "Volumes", Filters=[attached])}
     addresses = ec2.describe_addresses()["Addresses"]  # not paginated in the API
+    statuses = {}
+    if instance_ids:  # 점검 절차 2: instance and system status checks (IncludeAllInstances: stopped ones too)
+        found = paginate(
+            ec2, "describe_instance_status", "InstanceStatuses", InstanceIds=instance_ids, IncludeAllInstances=True
+        )
+        statuses = {s["InstanceId"]: s for s in found}
     groups = list(paginate(ec2, "describe_security_groups", "SecurityGroups"))
     vpc_id = vpc["VpcId"] if vpc else None
 
@@ -30,7 +37,10 @@ def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
             key: _subnet(_first(s for s in with_tags(subnets, want.tags) if s["VpcId"] == vpc_id))
             for key, want in spec.vpc.subnets.items()
         },
-        "instances": {key: _instance_facts(inst, volumes, addresses) if inst else None for key, inst in chosen.items()},
+        "instances": {
+            key: _instance_facts(inst, volumes, addresses, statuses.get(inst["InstanceId"], {})) if inst else None
+            for key, inst in chosen.items()
+        },
         "security_groups": {
             key: _group(_first(g for g in groups if g["GroupName"] == want.name and g["VpcId"] == vpc_id))
             for key, want in spec.security_groups.items()
@@ -55,7 +65,7 @@ def _subnet(subnet: dict | None) -> dict | None:
     return {"id": subnet["SubnetId"], "cidr": subnet["CidrBlock"], "availability_zone": subnet["AvailabilityZone"]}
 
 
-def _instance_facts(inst: dict, volumes: dict[str, dict], addresses: list[dict]) -> dict:
+def _instance_facts(inst: dict, volumes: dict[str, dict], addresses: list[dict], status: dict) -> dict:
     root_name = inst.get("RootDeviceName")
     root_id = next(
         (m["Ebs"]["VolumeId"] for m in inst.get("BlockDeviceMappings", []) if m["DeviceName"] == root_name), None
@@ -72,6 +82,8 @@ def _instance_facts(inst: dict, volumes: dict[str, dict], addresses: list[dict])
         "security_group_ids": sorted(g["GroupId"] for g in inst.get("SecurityGroups", [])),
         "root_volume": {"size_gib": root["Size"], "type": root["VolumeType"]} if root else None,
         "elastic_ip": address["PublicIp"] if address else None,
+        "instance_status": (status.get("InstanceStatus") or {}).get("Status"),
+        "system_status": (status.get("SystemStatus") or {}).get("Status"),
     }
 
 

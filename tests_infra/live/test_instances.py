@@ -1,0 +1,35 @@
+"""점검 절차 2 and CloudWatch 메트릭 조회: each host passes its instance and system status checks, and over the spec's
+window its CPU stays under the limit and its CPU credits above the floor (t2 instances burst on credits)."""
+
+from statistics import mean
+
+from viewster_infra.findings import drift, expect, require
+from viewster_infra.live import datapoints
+
+
+def _instance(instance, aws) -> dict:
+    return require(instance.label, aws.facts("ec2")["instances"][instance.key], "no instance with its tags")
+
+
+def test_ec2_instance_status_ok(instance, aws):
+    expect(instance.label, "instance status check", "ok", _instance(instance, aws)["instance_status"])
+
+
+def test_ec2_system_status_ok(instance, aws):
+    expect(instance.label, "system status check", "ok", _instance(instance, aws)["system_status"])
+
+
+def test_ec2_cpu_utilization_average(instance, aws, spec):
+    _instance(instance, aws)
+    values = datapoints(instance.label, "CPUUtilization", aws, "instances", instance.key, spec)
+    average, limit = mean(values), spec.live.ec2_cpu_average_max_percent
+    if average >= limit:
+        drift(instance.label, f"CPUUtilization average (%) expected under {limit:g}, found {average:.1f}")
+
+
+def test_ec2_cpu_credit_balance(instance, aws, spec):
+    _instance(instance, aws)
+    lowest = min(datapoints(instance.label, "CPUCreditBalance", aws, "instances", instance.key, spec))
+    floor = spec.live.ec2_cpu_credit_balance_min
+    if lowest <= floor:
+        drift(instance.label, f"CPUCreditBalance minimum expected above {floor:g}, found {lowest:g}")

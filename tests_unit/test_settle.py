@@ -55,7 +55,7 @@ def test_aws_facts_are_read_again_only_for_the_service_that_failed(staging):
     settled_run = staging.run("--settle=5s", "-k", "cloudwatch or rds")
     assert settled_run.failures == once.failures != {}
     _, _, reads = settled(settled_run, "test_cloudwatch_alarm_threshold[staging-rds-cpu-high]")
-    cloudwatch_reads_per_run = 2  # DescribeAlarms and GetDashboard
+    cloudwatch_reads_per_run = 3  # DescribeAlarms, GetDashboard and GetMetricData
     assert settled_run.api_calls == once.api_calls + (reads - 1) * cloudwatch_reads_per_run
 
 

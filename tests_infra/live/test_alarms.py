@@ -6,7 +6,7 @@ from viewster_infra.findings import drift, note, require
 
 
 def test_cloudwatch_alarm_not_firing(alarm, aws, spec):
-    found = require(alarm.label, aws.facts("cloudwatch")["alarms"][alarm.key], "no alarm of that name")
+    found = require(alarm.label, aws.facts("cloudwatch")["alarms"][alarm.key], "no metric alarm of that name")
     state, since = found["state"], found["state_since"]
     when = f" since {deploy.show_time(since)}" if since else ""
     note("alarm state", f"{state}{when}: {found['state_reason'] or 'no reason given'}")

@@ -111,6 +111,7 @@ class Sandbox:
         drift: Callable[[dict], None] | None = None,
         scan_counts: dict[str, dict[str, int]] | None = None,
         metrics: bool = True,
+        costs: dict[str, float] | None = None,
     ) -> None:
         """Back to a compliant replica: forget every resource, then seed again from the spec, and redeploy the
         hosts' containers (the images were just pushed anew, and a deploy starts containers after the push).
@@ -118,7 +119,7 @@ class Sandbox:
         With `drift`, the replica is seeded from a changed copy of the spec instead, for what cannot be changed on a
         live resource (a VPC's CIDR, a DB engine, an instance's subnet): `drift` edits the spec document in place.
         With `scan_counts` (ecr.repositories key -> severity counts), that repository's latest image scans so.
-        metrics=False leaves CloudWatch without datapoints.
+        metrics=False leaves CloudWatch without datapoints; `costs` is this month's cost per service.
         """
         requests.post(f"{self.state.aws_endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
         spec = self.spec
@@ -126,7 +127,7 @@ class Sandbox:
             document = merged_document(SPEC_DIR, self.env)
             drift(document)
             spec = EnvironmentSpec.model_validate(document)
-        seed(self.state.aws_endpoint_url, spec, self.env, scan_counts, metrics)
+        seed(self.state.aws_endpoint_url, spec, self.env, scan_counts, metrics, costs)
         self.redeploy()
 
     def redeploy(self) -> None:

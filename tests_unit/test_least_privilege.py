@@ -24,7 +24,7 @@ IAM_ACTION = {
     "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
     "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
 }
-IAM_PREFIX = {"route-53": "route53"}  # botocore's service id -> IAM's prefix
+IAM_PREFIX = {"route-53": "route53", "cost-explorer": "ce"}  # botocore's service id -> IAM's prefix
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}  # AWS answers it for every principal
 IMPLIED = {"kms:Decrypt"}  # asked of KMS by SSM itself when ssm:GetParameter decrypts the SecureString key
 RUN = ("--env=staging", "--sandbox", f"--deployed-sha={COMMITS[-1]}", "--ssh-key-from-ssm", "--aws-profile=ci")

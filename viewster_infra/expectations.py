@@ -8,6 +8,7 @@ results compare across runs and environments.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -109,6 +110,11 @@ def _recommended(measure: str, targets: Callable[[EnvironmentSpec], dict[str, An
     return entries
 
 
+def _slug(text: str) -> str:
+    """ "Amazon EC2 Container Registry (ECR)" -> "amazon-ec2-container-registry-ecr": a test id without spaces."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
 # fixture name -> the spec entries it runs over
 PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
     "vpc": lambda s: {"vpc": Expected("vpc", s.vpc, f"vpc {s.vpc.tags.get('Name', 'vpc')}")},
@@ -150,6 +156,13 @@ PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
     "recommended_untagged_expiry": _recommended(
         "ecr_expire_untagged_after_days", lambda s: s.ecr.repositories, "ecr repository"
     ),
+    "cost_report": lambda s: {
+        "cost": Expected("cost", s.cost, f"cost {s.cost.environment_tag}={s.vpc.tags.get(s.cost.environment_tag)}")
+    },
+    "budget": lambda s: {
+        _slug(service): Expected(service, amount, f"cost {service}")
+        for service, amount in s.cost.monthly_budgets_usd.items()
+    },
     "redirected_name": lambda s: {
         k: v
         for k, v in _named("http", s.route53.records, lambda k, w: w.name).items()

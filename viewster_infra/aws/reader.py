@@ -75,7 +75,7 @@ class AwsReader:
     def __init__(self, target: Target) -> None:
         self.target = target
         self.calls: Counter[str] = Counter()
-        self._clients: dict[str, object] = {}
+        self._clients: dict[tuple, object] = {}
         if target.is_sandbox:
             _require_loopback(target.endpoint_url)
             # Dummy credentials, or a profile's when one is named (the sandbox with IAM enforced: a least-privilege
@@ -104,12 +104,15 @@ class AwsReader:
         self._session.events.register("before-parameter-build", refuse_non_reads)
         self._session.events.register("before-call", self._count)
 
-    def client(self, service: str):
-        if service not in self._clients:
-            self._clients[service] = self._session.client(
-                service, config=CLIENT_CONFIG, endpoint_url=self.target.endpoint_url
+    def client(self, service: str, region: str | None = None):
+        """The read-only client of `service`, in the target's region unless one is named (Cost Explorer answers only
+        in us-east-1)."""
+        key = (service, region)
+        if key not in self._clients:
+            self._clients[key] = self._session.client(
+                service, config=CLIENT_CONFIG, endpoint_url=self.target.endpoint_url, region_name=region
             )
-        return self._clients[service]
+        return self._clients[key]
 
     def account_id(self) -> str:
         """The account the credentials belong to (sts:GetCallerIdentity), or AwsSetupError."""

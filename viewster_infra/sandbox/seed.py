@@ -34,10 +34,12 @@ def seed(
     env: str,
     scan_counts: dict[str, dict[str, int]] | None = None,
     metrics: bool = True,
+    costs: dict[str, float] | None = None,
 ) -> None:
     """A compliant replica of `env`. scan_counts: ecr.repositories key -> the severity counts of its latest image's
     scan, instead of COMPLIANT_SCAN (how a drift test gives an image a CRITICAL finding). metrics=False: no
-    CloudWatch datapoints at all (instances and a database that report nothing)."""
+    CloudWatch datapoints at all (instances and a database that report nothing). costs: what Cost Explorer
+    reports this month per service, instead of QUIET_COSTS."""
     session = boto3.Session(region_name=spec.aws.region, **SANDBOX_CREDENTIALS)
 
     def client(name: str):
@@ -56,6 +58,7 @@ def seed(
         _datapoints(client("cloudwatch"), spec, instance_ids)
     _dns(client("route53"), spec, public_ips)
     _parameters(client("ssm"), spec)
+    _costs(endpoint_url, spec, session, QUIET_COSTS if costs is None else costs)
 
 
 def _tag_spec(kind: str, tags: dict[str, str]) -> list[dict]:
@@ -314,6 +317,33 @@ def _datapoints(cloudwatch, spec, instance_ids) -> None:
                 for at in times
             ],
         )
+
+
+# This month so far, well within every budget of the spec.
+QUIET_COSTS = {
+    "Amazon Elastic Compute Cloud - Compute": 41.2,
+    "Amazon Relational Database Service": 14.7,
+    "Amazon Simple Storage Service": 0.42,
+    "Amazon EC2 Container Registry (ECR)": 0.31,
+    "AmazonCloudWatch": 3.1,
+}
+
+
+def _costs(endpoint_url: str, spec, session, per_service: dict[str, float]) -> None:
+    """What Cost Explorer answers (moto tracks no cost): one month-to-date result, through moto's result API."""
+    account = session.client("sts", endpoint_url=endpoint_url).get_caller_identity()["Account"]
+    today = datetime.now(UTC).date()
+    groups = [
+        {"Keys": [service], "Metrics": {"UnblendedCost": {"Amount": f"{amount:.2f}", "Unit": "USD"}}}
+        for service, amount in per_service.items()
+    ]
+    period = {"Start": today.replace(day=1).isoformat(), "End": (today + timedelta(days=1)).isoformat()}
+    result = {"ResultsByTime": [{"TimePeriod": period, "Total": {}, "Groups": groups, "Estimated": True}]}
+    requests.post(
+        f"{endpoint_url}/moto-api/static/ce/cost-and-usage-results",
+        json={"account_id": account, "results": [result | {"DimensionValueAttributes": []}]},
+        timeout=10,
+    ).raise_for_status()
 
 
 def _dns(route53, spec, public_ips) -> None:

@@ -290,6 +290,14 @@ class Live(Strict):
         return float(_BYTE_SIZE.validate_python(value)) if isinstance(value, str) else value
 
 
+class Cost(Strict):
+    """비용 조회: month-to-date unblended cost per AWS service (as Cost Explorer names them) against a budget."""
+
+    region: str = "us-east-1"  # Cost Explorer answers only there
+    environment_tag: str = "Environment"  # a cost allocation tag: the environment's share of the account
+    monthly_budgets_usd: dict[str, float] = Field(min_length=1)
+
+
 class Container(Strict):
     ecr_repository: Key | None = None  # the image comes from this ecr.repositories entry...
     image: str | None = None  # ...or is this public image
@@ -392,6 +400,7 @@ class EnvironmentSpec(Strict):
     hosts: Hosts
     endpoints: Endpoints
     live: Live
+    cost: Cost
     recommendations: dict[Key, Recommendation] = {}
     # control id (specs/controls.yaml) -> this environment's severity for it, where it differs from the registry's
     severity_overrides: dict[str, Literal["critical", "high", "medium", "low"]] = {}

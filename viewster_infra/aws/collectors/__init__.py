@@ -5,7 +5,7 @@ paginated) and returns plain JSON-safe data keyed by spec keys, so that a check 
 test id carries. A resource that does not exist is None; the check says "not found".
 """
 
-from viewster_infra.aws.collectors import cloudwatch, ec2, ecr, lambda_, rds, route53, s3, sns, ssm
+from viewster_infra.aws.collectors import cloudwatch, cost, ec2, ecr, lambda_, rds, route53, s3, sns, ssm
 
 COLLECTORS = {
     "ec2": ec2.collect,
@@ -17,6 +17,7 @@ COLLECTORS = {
     "lambda": lambda_.collect,
     "route53": route53.collect,
     "ssm": ssm.collect,
+    "ce": cost.collect,  # Cost Explorer: named as IAM and its errors name it
 }
 
 # What a collector reads from another's facts (gathered first, and not counted as its own calls): CloudWatch's

@@ -74,12 +74,19 @@ def run_job(context: dict, tmp_path: Path, sandbox_dir: Path) -> tuple[list[subp
 
 
 @pytest.fixture
-def new_reports():
-    """The run step writes into reports/ (what the upload step keeps); this test's own reports are removed."""
-    before = set((ROOT / "reports").iterdir())
-    yield lambda: set((ROOT / "reports").iterdir()) - before
-    for path in set((ROOT / "reports").iterdir()) - before:
-        path.unlink()
+def own_reports():
+    """The run step writes into reports/ (what the upload step keeps). Returns the reports a run's output names,
+    and removes exactly those afterwards (another test may be writing beside them)."""
+    named: list[Path] = []
+
+    def of(checks: subprocess.CompletedProcess) -> list[Path]:
+        stem = re.search(r"^JSON: (.*)\.json$", checks.stdout, re.MULTILINE).group(1)
+        named.extend(Path(f"{stem}.{suffix}") for suffix in ("html", "json", "xml"))
+        return [path for path in named if path.exists()]
+
+    yield of
+    for path in named:
+        path.unlink(missing_ok=True)
 
 
 def test_the_job_runs_only_after_a_successful_deploy():
@@ -92,7 +99,7 @@ def test_the_job_runs_only_after_a_successful_deploy():
     assert WORKFLOW[True]["workflow_run"]["branches"] == ["staging", "main"]  # YAML reads the key `on` as True
 
 
-def test_a_deploy_of_main_is_checked_on_production_at_its_commit(sandboxes, tmp_path, new_reports):
+def test_a_deploy_of_main_is_checked_on_production_at_its_commit(sandboxes, tmp_path, own_reports):
     production = sandboxes("production")
     production.reset()
     context = {
@@ -111,10 +118,12 @@ def test_a_deploy_of_main_is_checked_on_production_at_its_commit(sandboxes, tmp_
     text = summary.read_text()
     assert text.startswith("## Viewster infrastructure checks: production: PASSED\n")
     assert f"| Deployed SHA | {COMMITS[-1]} |" in text
-    assert {".html", ".json", ".xml"} <= {p.suffix for p in new_reports()}
+    reports = own_reports(checks)
+    assert sorted(p.suffix for p in reports) == [".html", ".json", ".xml"]
+    assert all(p.parent == ROOT / "reports" for p in reports)  # where the upload step looks
 
 
-def test_a_failing_gate_fails_the_job_annotated_and_summarised(staging, tmp_path, new_reports):
+def test_a_failing_gate_fails_the_job_annotated_and_summarised(staging, tmp_path, own_reports):
     staging.client("ecr").put_image_scanning_configuration(
         repositoryName="viewster-staging-backend", imageScanningConfiguration={"scanOnPush": False}
     )
@@ -129,7 +138,7 @@ def test_a_failing_gate_fails_the_job_annotated_and_summarised(staging, tmp_path
     finding = "ecr repository viewster-staging-backend: scan on push expected True, found False"
     assert f"::error title=test_ecr_scan_on_push[staging-backend]::{finding}" in checks.stdout.splitlines()
     assert f"- `test_ecr_scan_on_push[staging-backend]`: {finding}" in summary.read_text()
-    assert new_reports()  # the upload step (if: always()) has this run's reports to keep
+    assert len(own_reports(checks)) == 3  # the upload step (if: always()) has this run's reports to keep
 
 
 def test_a_branch_that_deploys_nothing_is_refused(tmp_path):

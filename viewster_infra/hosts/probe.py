@@ -11,11 +11,15 @@ import base64
 import json
 import re
 import shlex
+from datetime import UTC, datetime
 
 from viewster_infra.hosts import nginx_config
 from viewster_infra.spec.model import EnvironmentSpec, Role
 
 LOG_LINES = 20
+ERROR_LOG_LINES = 500  # enough to cover the log window on a busy host; the report shows the last LOG_LINES
+NGINX_TIME = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(\w+)\]")
+CRITICAL = {"crit", "alert", "emerg"}
 SECTION = re.compile(r"^### (\S+)$", re.MULTILINE)
 
 
@@ -33,7 +37,9 @@ def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool
         # The images the containers run (their ids from the inspect above): RepoDigests say which registry digest.
         'ids=$(echo "$inspected" | sed -n \'s/^ *"Image": "\\(sha256:[0-9a-f]*\\)".*/\\1/p\' | sort -u)',
         "echo '### docker_images'; if [ -n \"$ids\" ]; then docker image inspect $ids 2>/dev/null | b64; else echo; fi",
+        "echo '### now'; date -u +%s",
         "echo '### root_fs'; df -P / | tail -n 1",
+        "echo '### established'; ss -tnH state established | b64",
         "echo '### listening'; ss -ltnH | b64",
     ]
     for name in role.containers:
@@ -43,7 +49,7 @@ def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool
             "echo '### nginx_service_rc'; service nginx status >/dev/null 2>&1; echo $?",
             "echo '### nginx_test'; out=$($S nginx -t 2>&1); echo $?; echo \"$out\" | b64",
             "echo '### nginx_dump'; $S nginx -T 2>/dev/null | b64",
-            f"echo '### nginx_error_log'; $S tail -n {LOG_LINES} /var/log/nginx/error.log 2>&1 | b64",
+            f"echo '### nginx_error_log'; $S tail -n {ERROR_LOG_LINES} /var/log/nginx/error.log 2>&1 | b64",
         ]
     for key, (address, port) in reach_targets.items():
         if address is None:
@@ -87,6 +93,8 @@ def parse(output: str, spec: EnvironmentSpec, role_key: str, unresolved: list[st
         "root_fs_used_percent": _used_percent(raw.get("root_fs", "")),
         "listening": _listening(_decode(raw.get("listening", ""))),
         "logs": {name: _decode(raw.get(f"logs:{name}", "")) for name in role.containers},
+        "now": int(raw.get("now", "0").strip() or 0),
+        "established": _established(_decode(raw.get("established", ""))),
         "reach": {key[len("reach:") :]: value == "0" for key, value in raw.items() if key.startswith("reach:")}
         | dict.fromkeys(unresolved),  # None: the target's address was not known, so it was not tried
     }
@@ -97,7 +105,8 @@ def parse(output: str, spec: EnvironmentSpec, role_key: str, unresolved: list[st
             "service_running": raw.get("nginx_service_rc") == "0",
             "config_valid": test_rc.strip() == "0",
             "test_output": _decode(test_output),
-            "error_log": _decode(raw.get("nginx_error_log", "")),
+            "error_log": "\n".join(_decode(raw.get("nginx_error_log", "")).splitlines()[-LOG_LINES:]),
+            "critical_errors": _critical(_decode(raw.get("nginx_error_log", ""))),
             "sites": {
                 key: nginx_config.site_settings(config, spec.route53.records[key].name) for key in role.nginx.sites
             },
@@ -112,6 +121,10 @@ def parse(output: str, spec: EnvironmentSpec, role_key: str, unresolved: list[st
             "ping": raw.get("redis_ping", "").strip(),
             "version": info.get("redis_version", "").strip() or None,
             "used_memory_human": info.get("used_memory_human", "").strip() or None,
+            "used_memory": _int(info.get("used_memory")),
+            "maxmemory": _int(info.get("maxmemory")),
+            "maxmemory_policy": info.get("maxmemory_policy", "").strip() or None,
+            "evicted_keys": _int(info.get("evicted_keys")),
         }
     if role.rabbitmq is not None:
         overview = _decode(raw.get("rabbitmq_overview", ""))
@@ -161,3 +174,31 @@ def _listening(ss_output: str) -> list[list]:
             if port.isdigit():
                 found.append([address.strip("[]"), int(port)])
     return sorted(found)
+
+
+def _int(text: str | None) -> int | None:
+    return int(text.strip()) if text and text.strip().isdigit() else None
+
+
+def _established(ss_output: str) -> dict[str, int]:
+    """Established TCP connections by local port, the port as text (facts travel as JSON, whose keys are text):
+    `ss -tnH state established` prints Recv-Q Send-Q Local Peer."""
+    counts: dict[str, int] = {}
+    for line in ss_output.splitlines():
+        fields = line.split()
+        if len(fields) >= 3:
+            port = fields[2].rpartition(":")[2]
+            if port.isdigit():
+                counts[port] = counts.get(port, 0) + 1
+    return counts
+
+
+def _critical(error_log: str) -> list[list]:
+    """error.log entries at crit or worse: [epoch seconds (UTC, as the hosts keep time), line]."""
+    found = []
+    for line in error_log.splitlines():
+        match = NGINX_TIME.match(line)
+        if match and match.group(2) in CRITICAL:
+            when = datetime.strptime(match.group(1), "%Y/%m/%d %H:%M:%S").replace(tzinfo=UTC)
+            found.append([int(when.timestamp()), line])
+    return found

@@ -283,6 +283,10 @@ class Live(Strict):
     rds_free_storage_min: float = Field(gt=0)  # bytes; written "5 GiB"
     rds_connections_max: int = Field(gt=0)
     insufficient_data_fails: bool = False  # an alarm in INSUFFICIENT_DATA: reported always; failing if true
+    log_window_minutes: int = Field(default=15, gt=0)  # how far back host logs are read for errors
+    redis_memory_max_ratio: float = Field(gt=0, le=1)  # used_memory / maxmemory
+    redis_evicted_keys_max: int = Field(ge=0)
+    backend_connections_max: int = Field(gt=0)  # established connections to the backend's port (WebSocket clients)
 
     @field_validator("rds_free_storage_min", mode="before")
     @classmethod

@@ -62,6 +62,8 @@ def program_for(image: str, ports: list[dict], env: dict[str, str]) -> Program:
                 "no",
                 "--dir",
                 "/tmp",
+                "--maxmemory",
+                "256mb",  # as the team's redis runs: bounded (an unset maxmemory is a finding)
             ]
         )
     if repository == "rabbitmq":

@@ -22,6 +22,7 @@ HOST_CHECKS = (
     "test_redis_",
     "test_rabbitmq_",
     "test_deploy_container_",
+    "test_backend_established_connections",
 )
 
 
@@ -201,7 +202,12 @@ def test_redis_stopped(staging_hosts):
         "test_redis_major_version[staging-thirdparty]",
         "test_container_running[staging-thirdparty-redis]",
         "test_host_reaches[staging-backend-thirdparty-6379]",
+        "test_redis_memory_below_limit[staging-thirdparty]",  # a Redis that does not answer reports no memory
+        "test_redis_no_evictions[staging-thirdparty]",
     }
+    assert failures["test_redis_no_evictions[staging-thirdparty]"] == (
+        "thirdparty redis: evicted_keys expected at most 0, found None"
+    )
 
 
 @proves("test_rabbitmq_listening", "test_rabbitmq_management_healthy")

@@ -81,3 +81,18 @@ def test_more_connections_than_the_spec_allows(staging_hosts, tmp_path):
         r"backend container backend-blue: established connections on 8080 expected under 1, found [1-9]\d*",
         failures["test_backend_established_connections[staging-backend-backend-blue]"],
     )
+
+
+@proves("test_container_no_recent_errors")
+def test_the_backend_logging_errors(staging_hosts):
+    staging_hosts.restore("database")
+    staging_hosts.restore("backend")
+    assert staging_hosts.run("-k", "no_recent_errors").failures == {}
+    staging_hosts.kill_host("database")
+    staging_hosts.ssh("backend", "for i in 1 2 3; do curl -s -o /dev/null http://127.0.0.1:8080/health; done")
+    result = staging_hosts.run("-k", "no_recent_errors")
+    check = "test_container_no_recent_errors[staging-backend-backend-blue]"
+    assert result.failures == {
+        check: "backend container backend-blue: error lines in the last 15 min expected at most 0, found 3"
+    }
+    assert "ERROR health: database unreachable" in result.sections[check]

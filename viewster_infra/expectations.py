@@ -132,6 +132,9 @@ PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
     "parameter": lambda s: _named("ssm parameter", s.ssm.parameters, _by_attr("name")),
     "server": lambda s: {k: Expected(k, OnHost(k, k, r), f"host {k}") for k, r in s.hosts.roles.items()},
     "container": _on_hosts("container", lambda role: role.containers),
+    "logging_container": _on_hosts(
+        "container", lambda role: {n: c for n, c in role.containers.items() if c.errors_logged_max is not None}
+    ),
     "deployed_container": _on_hosts(
         "container", lambda role: {name: c for name, c in role.containers.items() if c.ecr_repository is not None}
     ),

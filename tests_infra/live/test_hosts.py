@@ -45,3 +45,15 @@ def test_backend_established_connections(container, hosts, spec):
     limit = spec.live.backend_connections_max
     if count >= limit:
         drift(container.label, f"established connections on {port} expected under {limit}, found {count}")
+
+
+def test_container_no_recent_errors(logging_container, hosts, spec):
+    lines = hosts.facts(logging_container.want.role)["error_lines"][logging_container.key]
+    window, most = spec.live.log_window_minutes, logging_container.want.spec.errors_logged_max
+    if len(lines) > most:
+        evidence = (f"docker logs --since {window}m {logging_container.key} | grep -i error", "\n".join(lines[-20:]))
+        drift(
+            logging_container.label,
+            f"error lines in the last {window} min expected at most {most}, found {len(lines)}",
+            evidence,
+        )

@@ -106,7 +106,8 @@ class HostSnapshot:
         if not destination.ssh:
             return Facts(name=name, data=None, error="no address: the instance has no Elastic IP in the AWS facts")
         targets = self._reach_targets(role)
-        script = probe.script(self._spec.hosts.roles[role], targets, self._access.use_sudo)
+        role_spec, window = self._spec.hosts.roles[role], self._spec.live.log_window_minutes
+        script = probe.script(role_spec, targets, self._access.use_sudo, window)
         unresolved = [key for key, (address, _) in targets.items() if address is None]
         connected = self._control_path(role).exists()  # a re-read (--settle) reuses the run's connection
         started = time.monotonic()

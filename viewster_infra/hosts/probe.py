@@ -23,7 +23,7 @@ CRITICAL = {"crit", "alert", "emerg"}
 SECTION = re.compile(r"^### (\S+)$", re.MULTILINE)
 
 
-def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool) -> str:
+def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool, log_window_minutes: int = 15) -> str:
     """The probe for one role. reach_targets: key -> (address, port) to test a TCP connect to."""
     q = shlex.quote
     names = " ".join(q(n) for n in role.containers)
@@ -42,8 +42,11 @@ def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool
         "echo '### established'; ss -tnH state established | b64",
         "echo '### listening'; ss -ltnH | b64",
     ]
-    for name in role.containers:
+    for name, container in role.containers.items():
         lines.append(f"echo '### logs:{name}'; docker logs --tail {LOG_LINES} {q(name)} 2>&1 | b64")
+        if container.errors_logged_max is not None:  # Backend 에러 로그만: the error lines of the log window
+            since = f"{log_window_minutes}m"
+            lines.append(f"echo '### errors:{name}'; docker logs --since {since} {q(name)} 2>&1 | grep -i error | b64")
     if role.nginx is not None:
         lines += [
             "echo '### nginx_service_rc'; service nginx status >/dev/null 2>&1; echo $?",
@@ -93,6 +96,11 @@ def parse(output: str, spec: EnvironmentSpec, role_key: str, unresolved: list[st
         "root_fs_used_percent": _used_percent(raw.get("root_fs", "")),
         "listening": _listening(_decode(raw.get("listening", ""))),
         "logs": {name: _decode(raw.get(f"logs:{name}", "")) for name in role.containers},
+        "error_lines": {
+            name: _decode(raw.get(f"errors:{name}", "")).splitlines()
+            for name, container in role.containers.items()
+            if container.errors_logged_max is not None
+        },
         "now": int(raw.get("now", "0").strip() or 0),
         "established": _established(_decode(raw.get("established", ""))),
         "reach": {key[len("reach:") :]: value == "0" for key, value in raw.items() if key.startswith("reach:")}

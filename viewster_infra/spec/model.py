@@ -306,6 +306,7 @@ class Container(Strict):
     ecr_repository: Key | None = None  # the image comes from this ecr.repositories entry...
     image: str | None = None  # ...or is this public image
     ports: list[str] = Field(min_length=1)  # as `docker ps` shows them: "0.0.0.0:8080->8080/tcp"
+    errors_logged_max: int | None = Field(default=None, ge=0)  # error lines in its log over live.log_window_minutes
 
     @model_validator(mode="after")
     def _one_image_source(self) -> Container:

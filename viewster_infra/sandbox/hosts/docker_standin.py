@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from viewster_infra.sandbox.hosts import images
@@ -146,16 +146,26 @@ def _parse_publish(value: str) -> dict:
 
 def _start(container: dict) -> None:
     program = images.program_for(container["image"], container["ports"], container["env"])
-    log = open(STATE / f"{container['name']}.log", "ab")  # noqa: SIM115 - handed to the child process
     process = subprocess.Popen(
         program.argv,
-        stdout=log,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         env=dict(os.environ, **program.env),
         start_new_session=True,
         cwd="/",
     )
+    # Its output goes to the log with each line's time (log_relay.py); the relay ends when the container's last
+    # process does (end of its output).
+    subprocess.Popen(
+        [sys.executable, "-m", "viewster_infra.sandbox.hosts.log_relay", str(STATE / f"{container['name']}.log")],
+        stdin=process.stdout,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd="/",
+    )
+    process.stdout.close()
     container["pid"] = process.pid
     container["proc_start"] = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
     container["started"] = datetime.now(UTC).isoformat()
@@ -239,15 +249,29 @@ def rename(args: list[str]) -> int:
 
 
 def logs(args: list[str]) -> int:
-    tail = None
-    if "--tail" in args:
-        tail = int(args[args.index("--tail") + 1])
+    """docker logs [--tail N] [--since 15m|RFC3339] [-t|--timestamps] NAME"""
+    tail = int(args[args.index("--tail") + 1]) if "--tail" in args else None
+    since = _since(args[args.index("--since") + 1]) if "--since" in args else None
+    stamped = any(a in ("-t", "--timestamps") for a in args)
     container = _find(args[-1])
     if container is None:
         return _no_such(args[-1])
-    lines = (STATE / f"{container['name']}.log").read_text(errors="replace").splitlines()
+    lines = []
+    for line in (STATE / f"{container['name']}.log").read_text(errors="replace").splitlines():
+        written, _, text = line.partition(" ")
+        if since is None or datetime.fromisoformat(written) >= since:
+            lines.append(line if stamped else text)
     print("\n".join(lines[-tail:] if tail is not None else lines))
     return 0
+
+
+def _since(value: str) -> datetime:
+    """Docker's --since: a duration back from now (90s, 15m, 2h) or a time."""
+    match = re.fullmatch(r"(\d+)([smh])", value)
+    if match:
+        seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+        return datetime.now(UTC) - timedelta(seconds=seconds)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def exec_(args: list[str]) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
-from tests_unit.harness import Sandbox
+from tests_unit.harness import SPEC_DIR, Sandbox
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +53,11 @@ def staging_hosts(sandboxes):
     yield sandbox
     for name in dict.fromkeys(drifted):
         sandbox.restart_host(name)
+
+
+@pytest.fixture
+def spec_copy(tmp_path):
+    """A copy of specs/ to change or break."""
+    copy = tmp_path / "specs"
+    shutil.copytree(SPEC_DIR, copy)
+    return copy

@@ -204,6 +204,14 @@ class Sandbox:
             f"--env={self.env}", "--sandbox", f"--sandbox-dir={self.state_dir}", *args, reports_dir=self.reports_dir
         )
 
+    def cli(self, *args: str, reports_dir: Path) -> subprocess.CompletedProcess:
+        """`python -m pytest --env=ENV --sandbox ARGS` in a subprocess: exit code and exactly what is printed."""
+        from tests_unit.cli import run_pytest
+
+        return run_pytest(
+            f"--env={self.env}", "--sandbox", f"--sandbox-dir={self.state_dir}", f"--reports-dir={reports_dir}", *args
+        )
+
     def down(self) -> None:
         lifecycle.down(self.env, self.state_dir)
 

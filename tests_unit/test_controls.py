@@ -1,9 +1,6 @@
 """Every check is a control (specs/controls.yaml), severities follow the environment, and --fail-on decides which
 failures fail the run."""
 
-import shutil
-
-import pytest
 import yaml
 
 import tests_infra
@@ -56,13 +53,6 @@ def test_fail_on_high_fails_a_run_with_a_high_failure(staging):
     }
     assert result.exit_code == 1
     assert staging.run("--fail-on=critical", "-k", "cloudwatch").exit_code == 0
-
-
-@pytest.fixture
-def spec_copy(tmp_path):
-    copy = tmp_path / "specs"
-    shutil.copytree(SPEC_DIR, copy)
-    return copy
 
 
 def test_an_override_of_an_unknown_control_is_a_usage_error(spec_copy, tmp_path):

@@ -9,7 +9,6 @@ import xml.etree.ElementTree as ET
 
 import jsonschema
 
-from tests_unit.cli import run_pytest
 from tests_unit.harness import ROOT
 from viewster_infra.report import records
 
@@ -29,9 +28,7 @@ def scan_on_push(staging, enabled: bool) -> None:
 
 
 def run(staging, reports, *extra):
-    return run_pytest(
-        "--env=staging", "--sandbox", f"--sandbox-dir={staging.state_dir}", f"--reports-dir={reports}", *extra
-    )
+    return staging.cli(*extra, reports_dir=reports)
 
 
 def test_a_drifted_runs_json_is_valid_and_its_counts_agree_everywhere(staging, tmp_path):

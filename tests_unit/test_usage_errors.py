@@ -1,7 +1,5 @@
 """Bad input is one clear line and exit code 4 (pytest's usage error), never a traceback or a failure per check."""
 
-import shutil
-
 import pytest
 import yaml
 
@@ -16,14 +14,6 @@ def assert_usage_error(result, expected_line: str) -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [f"ERROR: {expected_line}"]
     assert "Traceback" not in result.stdout + result.stderr
-
-
-@pytest.fixture
-def spec_copy(tmp_path):
-    """A copy of specs/ to break."""
-    copy = tmp_path / "specs"
-    shutil.copytree(SPEC_DIR, copy)
-    return copy
 
 
 def test_unknown_env_lists_the_environments():

@@ -62,15 +62,7 @@ def test_a_waiver_waives_exactly_its_resource(staging, specs_with):
 def test_a_waiver_without_a_resource_covers_its_control_everywhere(staging, specs_with, tmp_path):
     scan_on_push_off(staging, "viewster-staging-backend", "viewster-staging-frontend")
     specs = specs_with(waiver(control="VS-ECR-01"))
-    result = run_pytest(
-        "--env=staging",
-        "--sandbox",
-        f"--sandbox-dir={staging.state_dir}",
-        f"--spec-dir={specs}",
-        f"--reports-dir={tmp_path / 'reports'}",
-        "-k",
-        "ecr",
-    )
+    result = staging.cli(f"--spec-dir={specs}", "-k", "ecr", reports_dir=tmp_path / "reports")
     assert result.returncode == 0, result.stdout[-2000:]
     assert "2 waived" in result.stdout.splitlines()[-1]
     assert (
@@ -97,15 +89,7 @@ def test_an_expired_waiver_waives_nothing_and_fails_itself(staging, specs_with):
 
 def test_a_waiver_that_matched_nothing_is_reported_unused(staging, specs_with, tmp_path):
     specs = specs_with(waiver(control="VS-RDS-02", resource="viewster-staging-database"))
-    result = run_pytest(
-        "--env=staging",
-        "--sandbox",
-        f"--sandbox-dir={staging.state_dir}",
-        f"--spec-dir={specs}",
-        f"--reports-dir={tmp_path / 'reports'}",
-        "-k",
-        "rds or waiver",
-    )
+    result = staging.cli(f"--spec-dir={specs}", "-k", "rds or waiver", reports_dir=tmp_path / "reports")
     assert result.returncode == 0
     assert "unused: the waiver for VS-RDS-02 viewster-staging-database matched no failure in this run" in result.stdout
 

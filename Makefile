@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements.txt
 
 # The sandbox's replica hosts run Debian's own sshd, nginx, redis, rabbitmq and PostgreSQL. Installed when missing
 # and when we are root; elsewhere the sandbox comes up without hosts and says why.
-HOST_PACKAGES := openssh-server openssh-client nginx redis-server rabbitmq-server postgresql-15 iproute2 util-linux curl
+HOST_PACKAGES := openssh-server openssh-client nginx redis-server rabbitmq-server postgresql-15 dnsmasq-base iproute2 util-linux curl
 host-packages:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=$$(for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -128,7 +128,19 @@ class Sandbox:
             drift(document)
             spec = EnvironmentSpec.model_validate(document)
         seed(self.state.aws_endpoint_url, spec, self.env, scan_counts, metrics, costs)
+        self.sync_dns()
         self.redeploy()
+
+    def sync_dns(self) -> None:
+        """The sandbox's DNS server serves Route53 as it is now (reseeding allocates new Elastic IPs; a drift test
+        that changes a record calls this as propagation would)."""
+        if self.state.hosts is not None:
+            hosts.sync_dns(
+                lifecycle.host_dir(self.env, self.state_dir),
+                self.spec,
+                self.state.aws_endpoint_url,
+                self.state.hosts["hosts"]["dns"]["netns"],
+            )
 
     def redeploy(self) -> None:
         """`docker restart` of every container whose image comes from ECR, all hosts at once."""

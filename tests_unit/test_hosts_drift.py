@@ -221,12 +221,21 @@ def test_rabbitmq_stopped(staging_hosts):
     assert failures["test_rabbitmq_listening[staging-thirdparty]"].startswith(
         "thirdparty rabbitmq: ports listened on expected to include 5672, found {"
     )
+    queue_checks = {
+        f"test_rabbitmq_queue_{check}[staging-thirdparty-{queue}]"
+        for check in ("has_consumer", "messages_ready", "messages_unacknowledged")
+        for queue in ("notifications", "tasks")
+    }
+    assert failures["test_rabbitmq_queue_has_consumer[staging-thirdparty-tasks]"] == (
+        "thirdparty rabbitmq queue viewster.tasks (management API /api/queues): not found (no answer)"
+    )
     assert set(failures) == {
         "test_rabbitmq_listening[staging-thirdparty]",
         "test_rabbitmq_management_healthy[staging-thirdparty]",
         "test_rabbitmq_major_version[staging-thirdparty]",
         "test_container_running[staging-thirdparty-rabbitmq]",
         "test_host_reaches[staging-backend-thirdparty-5672]",
+        *queue_checks,
     }
 
 

@@ -2,11 +2,13 @@
 happens: Redis without a memory limit, near it, evicting; nginx logging a critical error; too many connections."""
 
 import re
-import shutil
+import time
 
+import pika
+import requests
 import yaml
 
-from tests_unit.harness import SPEC_DIR, proves
+from tests_unit.harness import proves
 
 REDIS = "docker exec redis redis-cli"
 
@@ -61,24 +63,23 @@ def test_nginx_logged_a_critical_error(staging_hosts):
 
 
 @proves("test_backend_established_connections")
-def test_more_connections_than_the_spec_allows(staging_hosts, tmp_path):
+def test_more_connections_than_the_spec_allows(staging_hosts, spec_copy):
     staging_hosts.restore("frontend")
     backend = staging_hosts.state.hosts["hosts"]["backend"]["address"]
-    staging_hosts.ssh("frontend", f"nohup bash -c 'exec 3<>/dev/tcp/{backend}/8080; sleep 60' >/dev/null 2>&1 &")
-    staging_hosts.ssh(  # until the backend sees it
+    hold = f"nohup bash -c 'exec 3<>/dev/tcp/{backend}/8080; sleep 60' >/dev/null 2>&1 &"
+    staging_hosts.ssh("frontend", f"{hold} {hold}")  # two clients; the broker has one (the backend's worker)
+    staging_hosts.ssh(  # until the backend sees both
         "backend",
-        "for i in $(seq 50); do ss -tnH state established '( sport = :8080 )' | grep -q . && exit 0; sleep 0.1; done; "
-        "exit 1",
+        "for i in $(seq 50); do [ $(ss -tnH state established '( sport = :8080 )' | wc -l) -ge 2 ] && exit 0; "
+        "sleep 0.1; done; exit 1",
     )
-    specs = tmp_path / "specs"
-    shutil.copytree(SPEC_DIR, specs)
-    common = yaml.safe_load((specs / "common.yaml").read_text())
-    common["live"]["backend_connections_max"] = 1
-    (specs / "common.yaml").write_text(yaml.safe_dump(common, allow_unicode=True))
-    failures = staging_hosts.run("-k", "established", f"--spec-dir={specs}").failures
+    common = yaml.safe_load((spec_copy / "common.yaml").read_text())
+    common["live"]["backend_connections_max"] = 2
+    (spec_copy / "common.yaml").write_text(yaml.safe_dump(common, allow_unicode=True))
+    failures = staging_hosts.run("-k", "established", f"--spec-dir={spec_copy}").failures
     assert set(failures) == {"test_backend_established_connections[staging-backend-backend-blue]"}
     assert re.fullmatch(
-        r"backend container backend-blue: established connections on 8080 expected under 1, found [1-9]\d*",
+        r"backend container backend-blue: established connections on 8080 expected under 2, found [2-9]\d*",
         failures["test_backend_established_connections[staging-backend-backend-blue]"],
     )
 
@@ -96,3 +97,92 @@ def test_the_backend_logging_errors(staging_hosts):
         check: "backend container backend-blue: error lines in the last 15 min expected at most 0, found 3"
     }
     assert "ERROR health: database unreachable" in result.sections[check]
+
+
+@proves("test_container_cpu_below_limit")
+def test_a_container_spinning_a_core(staging_hosts, spec_copy):
+    staging_hosts.restore("backend")
+    # A limit a busy container passes whatever else this machine runs meanwhile (other tests, other workers): three
+    # busy processes on two cores get well over 20% between them; idle containers stay near 0.
+    common = yaml.safe_load((spec_copy / "common.yaml").read_text())
+    common["live"]["container_cpu_max_percent"] = 20
+    (spec_copy / "common.yaml").write_text(yaml.safe_dump(common, allow_unicode=True))
+    assert staging_hosts.run("-k", "cpu_below_limit", f"--spec-dir={spec_copy}").failures == {}
+    spin = "docker exec -d backend-blue timeout 30 sh -c 'while :; do :; done'"
+    staging_hosts.ssh("backend", f"{spin}; {spin}; {spin}")
+    result = staging_hosts.run("-k", "cpu_below_limit", f"--spec-dir={spec_copy}")
+    check = "test_container_cpu_below_limit[staging-backend-backend-blue]"
+    assert set(result.failures) == {check}
+    assert re.fullmatch(
+        r"backend container backend-blue: CPU \(docker stats\) expected under 20%, found (\d+\.\d\d)%",
+        result.failures[check],
+    )
+
+
+@proves("test_container_memory_below_limit")
+def test_a_container_holding_more_memory_than_allowed(staging_hosts):
+    staging_hosts.restore("backend")
+    staging_hosts.ssh(  # 1.1 GiB written (so resident), held for 30 s
+        "backend",
+        "docker exec -d backend-blue python3 -c \"import time; b = b'x' * (1100 * 2**20); time.sleep(30)\" && sleep 1",
+    )
+    result = staging_hosts.run("-k", "memory_below_limit")
+    check = "test_container_memory_below_limit[staging-backend-backend-blue]"
+    assert set(result.failures) == {check}
+    assert re.fullmatch(
+        r"backend container backend-blue: memory \(docker stats\) expected under 1024.0 MiB, found 1\d{3}\.\d MiB",
+        result.failures[check],
+    )
+    assert "CPU" in result.sections[check] and "GiB" in result.sections[check]  # the figures, as docker prints them
+
+
+def publish(sandbox, queue: str, count: int, body: bytes = b"{}") -> None:
+    """Messages into a queue from outside, as the backend's producers would; then until the management API's
+    figures (sampled every second in the sandbox) show them."""
+    address = sandbox.state.hosts["hosts"]["thirdparty"]["address"]
+    connection = pika.BlockingConnection(pika.ConnectionParameters(address, 5672))
+    channel = connection.channel()
+    for _ in range(count):
+        channel.basic_publish("", queue, body)
+    connection.close()
+    for _ in range(100):
+        listing = requests.get(f"http://{address}:15672/api/queues", auth=("guest", "guest"), timeout=5).json()
+        found = next(q for q in listing if q["name"] == queue)
+        if found.get("messages_ready", 0) + found.get("messages_unacknowledged", 0) >= min(count, 100):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{queue}: the management API never showed {count} messages")
+
+
+@proves("test_rabbitmq_queue_has_consumer", "test_rabbitmq_queue_messages_ready")
+def test_the_backend_gone_and_its_queue_piling_up(staging_hosts):
+    staging_hosts.restore("backend")
+    staging_hosts.restore("thirdparty")  # the messages stay in the broker otherwise
+    assert staging_hosts.run("-k", "rabbitmq_queue").failures == {}
+    staging_hosts.ssh("backend", "docker stop backend-blue")
+    time.sleep(1.5)  # the broker's figures lag by up to its sampling interval
+    publish(staging_hosts, "viewster.tasks", 1001)
+    assert staging_hosts.run("-k", "rabbitmq_queue").failures == {
+        "test_rabbitmq_queue_has_consumer[staging-thirdparty-notifications]": "thirdparty rabbitmq queue "
+        "viewster.notifications: consumers expected at least 1, found 0",
+        "test_rabbitmq_queue_has_consumer[staging-thirdparty-tasks]": "thirdparty rabbitmq queue viewster.tasks: "
+        "consumers expected at least 1, found 0",
+        "test_rabbitmq_queue_messages_ready[staging-thirdparty-tasks]": "thirdparty rabbitmq queue viewster.tasks: "
+        "messages ready expected at most 1000, found 1001",
+    }
+
+
+@proves("test_rabbitmq_queue_messages_unacknowledged")
+def test_a_slow_job_holding_messages_unacknowledged(staging_hosts):
+    staging_hosts.restore("backend")
+    staging_hosts.restore("thirdparty")
+    publish(staging_hosts, "viewster.notifications", 150, b'{"work_seconds": 60}')
+    result = staging_hosts.run("-k", "rabbitmq_queue")
+    assert result.failures == {
+        "test_rabbitmq_queue_messages_unacknowledged[staging-thirdparty-notifications]": "thirdparty rabbitmq queue "
+        "viewster.notifications: messages unacknowledged expected at most 100, found 150"
+    }
+    assert (
+        "0 ready, 150 unacknowledged, 1 consumer(s)"
+        in result.sections["test_rabbitmq_queue_messages_unacknowledged[staging-thirdparty-notifications]"]
+    )

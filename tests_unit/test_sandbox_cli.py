@@ -88,6 +88,7 @@ def test_without_replica_hosts_the_aws_half_runs_and_host_checks_say_why(tmp_pat
                 "test_redis_",
                 "test_rabbitmq_",
                 "test_endpoint_",
+                "test_dns_",
                 "test_deploy_container_",
                 "test_backend_established_connections",
             )

@@ -46,6 +46,7 @@ class RunInputs:
     host_access: dict
     names: dict | None = None  # sandbox: name -> address, instead of DNS
     ca_bundle: str | None = None  # sandbox: the CA its certificates chain to
+    dns_server: str | None = None  # sandbox: its own DNS server, the only one asked; None: the system's resolver
     deployed_sha: str | None = None  # --deployed-sha: the commit the deploy says it shipped
     settle_seconds: float | None = None  # --settle: how long failing checks are re-read before they count
 
@@ -111,7 +112,10 @@ class RunContext:
         """What the environment serves, probed from outside once per run (see endpoints.py)."""
         return self.snapshot.store.get(
             "endpoints",
-            lambda: Facts("endpoints", endpoints.probe_all(self.spec, self.inputs.names, self.inputs.ca_bundle)),
+            lambda: Facts(
+                "endpoints",
+                endpoints.probe_all(self.spec, self.inputs.names, self.inputs.ca_bundle, self.inputs.dns_server),
+            ),
         )
 
     def as_worker_input(self) -> dict:
@@ -155,7 +159,7 @@ def start_run(
     spec = loaded.spec
     region = region_option or spec.aws.region
 
-    sandbox_started, names, ca_bundle = False, None, None
+    sandbox_started, names, ca_bundle, dns_server = False, None, None, None
     access = HostAccess(
         env=env,
         user=ssh_user or spec.hosts.ssh_user,
@@ -169,7 +173,7 @@ def start_run(
         except SandboxError as exc:
             raise RunSetupError(f"sandbox: {exc}") from None
         target = Target(region=state.region, endpoint_url=state.aws_endpoint_url, profile=profile_option)
-        access, names, ca_bundle = _sandbox_hosts(env, state, ssh_config)
+        access, names, ca_bundle, dns_server = _sandbox_hosts(env, state, ssh_config)
     else:
         target = choose_target(region, profile_option, spec.aws.profile)
 
@@ -195,6 +199,7 @@ def start_run(
         host_access=asdict(access),
         names=names,
         ca_bundle=ca_bundle,
+        dns_server=dns_server,
         deployed_sha=deployed_sha,
         settle_seconds=settle_seconds,
     )
@@ -229,11 +234,12 @@ def _write_private(path: Path, text: str) -> Path:
     return path
 
 
-def _sandbox_hosts(env: str, state, ssh_config: str | None) -> tuple[HostAccess, dict | None, str | None]:
+def _sandbox_hosts(env: str, state, ssh_config: str | None) -> tuple[HostAccess, dict | None, str | None, str | None]:
     """In the sandbox, hosts are reached only at the addresses its state names, never at an address from AWS.
     An --ssh-config replaces the sandbox's own (the benchmark reaches the hosts through a delaying proxy)."""
     if state.hosts is None:
-        return HostAccess(env=env, user="root", use_sudo=False, unavailable=state.hosts_unavailable), None, None
+        unavailable = HostAccess(env=env, user="root", use_sudo=False, unavailable=state.hosts_unavailable)
+        return unavailable, None, None, None
     hosts = state.hosts
     sandbox_hosts = {
         role: {"address": host["address"], "ssh_alias": host["ssh_alias"]}
@@ -243,4 +249,4 @@ def _sandbox_hosts(env: str, state, ssh_config: str | None) -> tuple[HostAccess,
     access = HostAccess(
         env=env, user="root", use_sudo=False, ssh_config=ssh_config or hosts["ssh_config"], sandbox_hosts=sandbox_hosts
     )
-    return access, hosts["names"], hosts["ca_bundle"]
+    return access, hosts["names"], hosts["ca_bundle"], hosts["dns_server"]

@@ -1,10 +1,13 @@
 """What the environment serves, seen from outside as a client sees it: /health, the http->https redirect, each
-name's TLS certificate, a WebSocket upgrade. Probed once per run.
+name's TLS certificate, a WebSocket upgrade, and what DNS answers for each name. Probed once per run.
 
 Names resolve through DNS against the real estate. In the sandbox they resolve only through the sandbox's own name
 map (nothing else is reachable, and an address from AWS data is never dialled); TLS is then verified against the
 sandbox's CA. urllib3 (requests' own engine) is used directly because it lets the connection go to a mapped
 address while TLS verification and the Host header keep the real name.
+
+Separately, each Route53 name is looked up as a client would (the system's resolver; in the sandbox only its own
+DNS server): the answer is a fact to compare with the Elastic IPs, never an address to dial.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import datetime as dt
 import socket
 import ssl
 
+import dns.exception
+import dns.resolver
 import urllib3
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
@@ -34,7 +39,9 @@ class Resolver:
         return self._names[name]
 
 
-def probe_all(spec: EnvironmentSpec, names: dict[str, str] | None, ca_bundle: str | None) -> dict:
+def probe_all(
+    spec: EnvironmentSpec, names: dict[str, str] | None, ca_bundle: str | None, dns_server: str | None = None
+) -> dict:
     resolver = Resolver(names)
     tls = ssl.create_default_context(cafile=ca_bundle)
     records = spec.route53.records
@@ -44,7 +51,27 @@ def probe_all(spec: EnvironmentSpec, names: dict[str, str] | None, ca_bundle: st
         "redirects": {key: _redirect(resolver, records[key].name) for key in spec.endpoints.https_redirect},
         "health": _status(resolver, ca_bundle, records[health.record].name, health.path),
         "websocket": _websocket(resolver, tls, records[websocket.record].name, websocket.path),
+        "dns": _dns({key: record.name for key, record in records.items()}, dns_server),
     }
+
+
+def _dns(names: dict[str, str], server: str | None) -> dict:
+    """Each name's A addresses as the resolver answers (the system's, or only `server`), or why there are none."""
+    resolver = dns.resolver.Resolver(configure=server is None)
+    if server is not None:
+        resolver.nameservers = [server]
+    resolver.lifetime = TIMEOUT_SECONDS
+    asked = f"DNS server {server}" if server else f"the system's resolver ({', '.join(resolver.nameservers)})"
+    found = {}
+    for key, name in names.items():
+        try:
+            answer = resolver.resolve(name, "A")
+            found[key] = {"addresses": sorted(r.address for r in answer), "error": None, "asked": asked}
+        except dns.resolver.NXDOMAIN:
+            found[key] = {"addresses": [], "error": "NXDOMAIN (no such name)", "asked": asked}
+        except dns.exception.DNSException as exc:
+            found[key] = {"addresses": [], "error": _failure(exc), "asked": asked}
+    return found
 
 
 def _failure(exc: Exception) -> str:

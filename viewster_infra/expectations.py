@@ -142,6 +142,13 @@ PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
     "nginx": _roles_with("nginx", "nginx"),
     "redis": _roles_with("redis", "redis"),
     "rabbitmq": _roles_with("rabbitmq", "rabbitmq"),
+    "queue": lambda s: {  # keyed by spec key, labelled by the queue's name
+        f"{role_key}-{key}": Expected(
+            key, OnHost(role_key, queue.name, queue), f"{role_key} rabbitmq queue {queue.name}"
+        )
+        for role_key, role in s.hosts.roles.items()
+        for key, queue in (role.rabbitmq.queues if role.rabbitmq else {}).items()
+    },
     "site": _sites,
     "websocket_site": lambda s: _sites(s, lambda site: site.websocket),
     "timeout_site": lambda s: _sites(s, lambda site: site.proxy_read_timeout is not None),

@@ -3,7 +3,7 @@ valid for it and not about to expire, and a WebSocket upgrade reaches the backen
 
 from urllib.parse import urlsplit
 
-from viewster_infra.findings import drift, expect
+from viewster_infra.findings import drift, expect, note, require
 
 REDIRECTS = {301, 302, 307, 308}
 
@@ -47,3 +47,18 @@ def test_endpoint_websocket_upgrade(websocket_check, endpoints):
     if found["error"]:
         drift(f"WebSocket {found['url']}", f"handshake failed: {found['error']}")
     expect(f"WebSocket {found['url']}", "handshake status", 101, found["status"])
+
+
+def test_dns_name_resolves_to_elastic_ip(record, endpoints, aws):
+    """아키텍처 (Route53), from outside: what a client's resolver answers, not only what the zone holds."""
+    found = endpoints.facts()["dns"][record.key]
+    resource = f"dns {record.want.name}"
+    if found["error"]:
+        drift(resource, f"no answer from {found['asked']}: {found['error']}")
+    note("answer", f"{', '.join(found['addresses'])} (asked {found['asked']})")
+    role = record.want.points_to
+    instance = require(
+        f"ec2 instance {role}", aws.facts("ec2")["instances"][role], "the instance the name should resolve to"
+    )
+    elastic_ip = require(f"ec2 instance {role} Elastic IP", instance["elastic_ip"], "none attached")
+    expect(resource, f"addresses (the {role} Elastic IP)", [elastic_ip], found["addresses"])

@@ -1,6 +1,9 @@
-"""Redis 메모리 사용량, Nginx 로그 and 높은 CPU 사용률 (동시 WebSocket 연결 수): on the hosts, Redis stays under its
-memory limit and evicts nothing, nginx logs nothing critical lately, and the backend's connections stay in range.
-All of it from the same single probe per host."""
+"""Redis 메모리 사용량, Nginx 로그, Docker 리소스 사용량 and 높은 CPU 사용률 (docker stats, 동시 WebSocket 연결 수): on
+the hosts, Redis stays under its memory limit and evicts nothing, nginx logs nothing critical lately, each container
+stays under its CPU and memory limits, and the backend's connections stay in range. All of it from the same single
+probe per host."""
+
+import pytest
 
 from viewster_infra.findings import drift, note
 
@@ -57,3 +60,34 @@ def test_container_no_recent_errors(logging_container, hosts, spec):
             f"error lines in the last {window} min expected at most {most}, found {len(lines)}",
             evidence,
         )
+
+
+def _stats(container, hosts) -> dict:
+    facts = hosts.facts(container.want.role)
+    if not (facts["containers"][container.key] or {}).get("running"):
+        # no figures exist for a stopped container; test_container_running is the finding that says so
+        pytest.skip(f"{container.label}: not running, so no docker stats")
+    stats = facts["stats"].get(container.key)
+    if stats is None:
+        drift(container.label, "docker stats expected figures, found none")
+    note("docker stats", f"CPU {stats['cpu_percent']:.2f}%, memory {stats['memory_usage']}")
+    return stats
+
+
+def test_container_cpu_below_limit(container, hosts, spec):
+    cpu, most = _stats(container, hosts)["cpu_percent"], spec.live.container_cpu_max_percent
+    if cpu >= most:
+        drift(container.label, f"CPU (docker stats) expected under {most:g}%, found {cpu:.2f}%")
+
+
+def test_container_memory_below_limit(container, hosts, spec):
+    used, most = _stats(container, hosts)["memory_bytes"], spec.live.container_memory_max
+    if used >= most:
+        drift(
+            container.label,
+            f"memory (docker stats) expected under {_mib(most)}, found {_mib(used)}",
+        )
+
+
+def _mib(size: float) -> str:
+    return f"{size / 2**20:.1f} MiB"

@@ -14,12 +14,13 @@ import shlex
 from datetime import UTC, datetime
 
 from viewster_infra.hosts import nginx_config
-from viewster_infra.spec.model import EnvironmentSpec, Role
+from viewster_infra.spec.model import BYTE_SIZE, EnvironmentSpec, Role
 
 LOG_LINES = 20
 ERROR_LOG_LINES = 500  # enough to cover the log window on a busy host; the report shows the last LOG_LINES
 NGINX_TIME = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(\w+)\]")
 CRITICAL = {"crit", "alert", "emerg"}
+QUEUE_COLUMNS = "vhost,name,messages_ready,messages_unacknowledged,consumers"
 SECTION = re.compile(r"^### (\S+)$", re.MULTILINE)
 
 
@@ -31,6 +32,9 @@ def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool
         'S=""',
         f'if [ "$(id -u)" != 0 ] && [ {int(use_sudo)} = 1 ]; then S="sudo -n"; fi',
         "b64() { base64 -w0; echo; }",
+        # docker stats samples for about a second: started first, in the background, read last, so the sampling
+        # overlaps the rest of the probe instead of adding to it.
+        f"exec 3< <(docker stats --no-stream --format '{{{{json .}}}}' {names} 2>/dev/null | b64)",
         "echo '### docker_ps_rc'; docker ps -q >/dev/null 2>&1; echo $?",
         f"inspected=$(docker inspect {names} 2>/dev/null)",
         "echo '### docker_inspect'; printf '%s' \"$inspected\" | b64",
@@ -72,7 +76,10 @@ def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool
         lines += [
             f"echo '### rabbitmq_health'; {curl} -o /dev/null -w '%{{http_code}}' {api}/health/checks/alarms; echo",
             f"echo '### rabbitmq_overview'; {curl} {api}/overview | b64",
+            # every queue's counts and consumers at once (the management API's figures are up to 5 s old)
+            f"echo '### rabbitmq_queues'; {curl} '{api}/queues?columns={QUEUE_COLUMNS}' | b64",
         ]
+    lines.append("echo '### docker_stats'; cat <&3")
     return "\n".join(lines) + "\n"
 
 
@@ -101,6 +108,7 @@ def parse(output: str, spec: EnvironmentSpec, role_key: str, unresolved: list[st
             for name, container in role.containers.items()
             if container.errors_logged_max is not None
         },
+        "stats": _stats(_decode(raw.get("docker_stats", ""))),
         "now": int(raw.get("now", "0").strip() or 0),
         "established": _established(_decode(raw.get("established", ""))),
         "reach": {key[len("reach:") :]: value == "0" for key, value in raw.items() if key.startswith("reach:")}
@@ -140,7 +148,11 @@ def parse(output: str, spec: EnvironmentSpec, role_key: str, unresolved: list[st
             version = json.loads(overview).get("rabbitmq_version")
         except ValueError:
             version = None
-        facts["rabbitmq"] = {"management_health_status": raw.get("rabbitmq_health", "").strip(), "version": version}
+        facts["rabbitmq"] = {
+            "management_health_status": raw.get("rabbitmq_health", "").strip(),
+            "version": version,
+            "queues": _queues(_decode(raw.get("rabbitmq_queues", ""))),
+        }
     return facts
 
 
@@ -165,6 +177,42 @@ def _container(inspected: dict | None, local_images: dict[str, dict]) -> dict | 
         "repo_digests": sorted(local_images.get(inspected.get("Image"), {}).get("RepoDigests") or []),
         "started_at": state.get("StartedAt"),
         "ports": ports,
+    }
+
+
+def _stats(output: str) -> dict[str, dict]:
+    """`docker stats --no-stream --format '{{json .}}'` by container name: CPU percent and memory in bytes."""
+    found = {}
+    for line in output.splitlines():
+        try:
+            row = json.loads(line)
+            used, _, limit = row["MemUsage"].partition(" / ")
+            found[row["Name"]] = {
+                "cpu_percent": float(row["CPUPerc"].rstrip("%")),
+                "memory_bytes": int(BYTE_SIZE.validate_python(used.strip())),
+                "memory_limit_bytes": int(BYTE_SIZE.validate_python(limit.strip())),
+                "memory_usage": row["MemUsage"],
+            }
+        except (ValueError, KeyError, TypeError):
+            continue  # a row that is not stats (the daemon's errors) leaves the container without figures
+    return found
+
+
+def _queues(listing: str) -> dict[str, dict] | None:
+    """/api/queues by queue name (the default vhost's; others as vhost/name), or None when the API gave no list."""
+    try:
+        queues = json.loads(listing)
+    except ValueError:
+        return None
+    if not isinstance(queues, list):
+        return None
+    return {
+        (q["name"] if q.get("vhost", "/") == "/" else f"{q['vhost']}/{q['name']}"): {
+            "messages_ready": q.get("messages_ready"),
+            "messages_unacknowledged": q.get("messages_unacknowledged"),
+            "consumers": q.get("consumers"),
+        }
+        for q in queues
     }
 
 

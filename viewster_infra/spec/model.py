@@ -13,7 +13,7 @@ from pydantic import BaseModel, ByteSize, ConfigDict, Field, TypeAdapter, field_
 
 from viewster_infra import nginx_time
 
-_BYTE_SIZE = TypeAdapter(ByteSize)
+BYTE_SIZE = TypeAdapter(ByteSize)
 
 Key = str  # a spec key, e.g. "backend"; test ids are built from these, never from runtime values
 
@@ -189,7 +189,7 @@ class Alarm(Strict):
     def _byte_sizes_as_bytes(cls, value: object) -> object:
         # "5 GiB" is a byte count (FreeStorageSpace); a bare number is taken as it is.
         if isinstance(value, str):
-            return float(_BYTE_SIZE.validate_python(value))
+            return float(BYTE_SIZE.validate_python(value))
         return value
 
     @model_validator(mode="after")
@@ -287,11 +287,15 @@ class Live(Strict):
     redis_memory_max_ratio: float = Field(gt=0, le=1)  # used_memory / maxmemory
     redis_evicted_keys_max: int = Field(ge=0)
     backend_connections_max: int = Field(gt=0)  # established connections to the backend's port (WebSocket clients)
+    container_cpu_max_percent: float = Field(gt=0)  # docker stats CPU %: 100 is one whole core
+    container_memory_max: float = Field(gt=0)  # bytes; written "1 GiB"
+    rabbitmq_messages_ready_max: int = Field(ge=0)  # per queue: waiting for a consumer
+    rabbitmq_messages_unacked_max: int = Field(ge=0)  # per queue: delivered, not yet acknowledged
 
-    @field_validator("rds_free_storage_min", mode="before")
+    @field_validator("rds_free_storage_min", "container_memory_max", mode="before")
     @classmethod
     def _byte_size(cls, value: object) -> object:
-        return float(_BYTE_SIZE.validate_python(value)) if isinstance(value, str) else value
+        return float(BYTE_SIZE.validate_python(value)) if isinstance(value, str) else value
 
 
 class Cost(Strict):
@@ -352,10 +356,16 @@ class Redis(Strict):
     major_version: int
 
 
+class Queue(Strict):
+    name: str
+    consumers_min: int = Field(default=1, ge=0)
+
+
 class RabbitMq(Strict):
     container: str
     major_version: int
     ports: list[int]
+    queues: dict[Key, Queue] = {}  # the queues the backend declares and consumes
 
 
 class Role(Strict):

@@ -1,7 +1,12 @@
-"""The sandbox's stand-in for backend-blue (FastAPI + Uvicorn in real life): GET /health and a WebSocket at /ws.
+"""The sandbox's stand-in for backend-blue (FastAPI + Uvicorn in real life): GET /health, a WebSocket at /ws, and
+a worker consuming its RabbitMQ queues.
 
 /health answers 200 while the database in DATABASE_URL accepts TCP connections and 500 when it does not, as a
 backend whose database is gone would. Every request is logged to stdout, which `docker logs` shows.
+
+The worker declares each queue in RABBITMQ_QUEUES (comma-separated) on the broker at RABBITMQ_URL and consumes it,
+acknowledging each message once handled. A message {"work_seconds": N} takes N seconds to handle (a slow job: the
+messages delivered behind it wait unacknowledged). It reconnects while the broker is away, as a real worker does.
 
     python -m viewster_infra.sandbox.hosts.backend_app BIND_ADDRESS PORT
 """
@@ -13,9 +18,12 @@ import json
 import os
 import socket
 import sys
+import threading
+import time
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+import pika
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
@@ -55,6 +63,36 @@ async def echo(connection: ServerConnection) -> None:
         await connection.send(message)
 
 
+PREFETCH = 500  # messages delivered ahead of their handling
+
+
+def handle(channel, method, properties, body: bytes) -> None:
+    try:
+        seconds = float(json.loads(body).get("work_seconds", 0))
+    except (ValueError, AttributeError):
+        seconds = 0
+    if seconds:
+        channel.connection.sleep(seconds)  # keeps the connection's heartbeats going meanwhile
+    channel.basic_ack(method.delivery_tag)
+
+
+def consume_forever(url: str, queues: list[str]) -> None:
+    while True:
+        try:
+            connection = pika.BlockingConnection(pika.URLParameters(url))
+            channel = connection.channel()
+            channel.basic_qos(prefetch_count=PREFETCH)
+            for queue in queues:
+                channel.queue_declare(queue, durable=True)
+                channel.basic_consume(queue, handle)
+            print(f"worker: consuming {', '.join(queues)}", flush=True)
+            channel.start_consuming()
+        except Exception:  # noqa: BLE001 - the broker away or restarted: wait and reconnect
+            # (a neutral line: the log's error lines are a check of their own, about the backend's requests)
+            print("worker: broker connection lost, reconnecting", flush=True)
+            time.sleep(1)
+
+
 async def main(host: str, port: int) -> None:
     async with serve(echo, host, port, process_request=route, server_header="uvicorn") as server:
         print(f"listening on {host}:{port}", flush=True)
@@ -62,4 +100,7 @@ async def main(host: str, port: int) -> None:
 
 
 if __name__ == "__main__":
+    if os.environ.get("RABBITMQ_URL") and os.environ.get("RABBITMQ_QUEUES"):
+        queues = os.environ["RABBITMQ_QUEUES"].split(",")
+        threading.Thread(target=consume_forever, args=(os.environ["RABBITMQ_URL"], queues), daemon=True).start()
     asyncio.run(main(sys.argv[1], int(sys.argv[2])))

@@ -21,6 +21,10 @@ from pathlib import Path
 from viewster_infra.sandbox.hosts import images
 
 STATE = Path("/var/lib/docker-standin")
+# Every process of a container carries its id in this variable: the stand-in's cgroup, so `docker stats` counts the
+# container's processes (and what `docker exec` started in it) and nothing else on the machine.
+MEMBER = "DOCKER_STANDIN_CONTAINER"
+STATS_INTERVAL_SECONDS = 0.5  # Docker's --no-stream compares two samples about a second apart
 
 
 def main(argv: list[str]) -> int:
@@ -151,7 +155,7 @@ def _start(container: dict) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        env=dict(os.environ, **program.env),
+        env=dict(os.environ, **program.env, **{MEMBER: container["id"]}),
         start_new_session=True,
         cwd="/",
     )
@@ -275,14 +279,132 @@ def _since(value: str) -> datetime:
 
 
 def exec_(args: list[str]) -> int:
-    rest = [a for a in args if a not in ("-i", "-t", "-it", "-ti")]
+    """docker exec [-d] [-i] [-t] NAME COMMAND...: the command runs as one of the container's processes."""
+    detach = any(a in ("-d", "--detach") for a in args)
+    rest = [a for a in args if a not in ("-i", "-t", "-it", "-ti", "-d", "--detach")]
     container = _find(rest[0])
     if container is None:
         return _no_such(rest[0])
     if not _alive(container):
         print(f"Error response from daemon: container {rest[0]} is not running", file=sys.stderr)
         return 1
-    return subprocess.run(rest[1:]).returncode
+    env = dict(os.environ, **{MEMBER: container["id"]})
+    if detach:
+        subprocess.Popen(
+            rest[1:],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd="/",
+        )
+        return 0
+    return subprocess.run(rest[1:], env=env).returncode
+
+
+def stats(args: list[str]) -> int:
+    """docker stats --no-stream [--format T] [NAME...]: CPU and memory of each running container's processes.
+
+    CPU% as Docker computes it (the container's CPU time over the machine's, times the number of CPUs, between two
+    samples), memory as the resident memory of its processes against the host's memory (no container has a limit).
+    """
+    if "--no-stream" not in args:
+        return _unsupported("stats (only --no-stream)")
+    template, refs = _format_option([a for a in args if a != "--no-stream"])
+    containers = [c for c in (_find(r) for r in refs) if c] if refs else _all()
+    running = [c for c in containers if _alive(c)]
+    before, system_before = {c["id"]: _cpu_ticks(c) for c in running}, _system_ticks()
+    time.sleep(STATS_INTERVAL_SECONDS)
+    system_delta = _system_ticks() - system_before
+    total = _meminfo_bytes("MemTotal")
+    rows = []
+    for container in running:
+        cpu = (_cpu_ticks(container) - before[container["id"]]) / system_delta * os.cpu_count() * 100
+        members = _members(container)
+        used = sum(rss for _, rss in members)
+        rows.append(
+            {
+                "BlockIO": "0B / 0B",
+                "CPUPerc": f"{max(cpu, 0):.2f}%",
+                "Container": container["id"][:12],
+                "ID": container["id"][:12],
+                "MemPerc": f"{used / total * 100:.2f}%",
+                "MemUsage": f"{_human(used)} / {_human(total)}",
+                "Name": container["name"],
+                "NetIO": "0B / 0B",
+                "PIDs": str(len(members)),
+            }
+        )
+    if template == "{{json .}}":
+        print("\n".join(json.dumps(row) for row in rows))
+        return 0
+    template = template or "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.PIDs}}"
+    if template.startswith("table "):
+        print(_render(template.removeprefix("table "), STATS_HEADINGS))
+    for row in rows:
+        print(_render(template.removeprefix("table "), row))
+    return 0
+
+
+STATS_HEADINGS = {
+    "ID": "CONTAINER ID",
+    "Container": "CONTAINER",
+    "Name": "NAME",
+    "CPUPerc": "CPU %",
+    "MemUsage": "MEM USAGE / LIMIT",
+    "MemPerc": "MEM %",
+    "NetIO": "NET I/O",
+    "BlockIO": "BLOCK I/O",
+    "PIDs": "PIDS",
+}
+
+
+def _members(container: dict) -> list[tuple[int, int]]:
+    """(pid, resident bytes) of the container's processes: its session (the container's process started one, and
+    its children stay in it) and whatever `docker exec` started in it (marked by the container's id; some
+    programs, redis-server among them, overwrite their own environment, hence the session too)."""
+    marker, page = f"{MEMBER}={container['id']}".encode(), os.sysconf("SC_PAGE_SIZE")
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            session = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[3])
+            if session == container["pid"] or marker in (proc / "environ").read_bytes().split(b"\0"):
+                found.append((int(proc.name), int((proc / "statm").read_text().split()[1]) * page))
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
+def _cpu_ticks(container: dict) -> int:
+    ticks = 0
+    for pid, _ in _members(container):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks
+
+
+def _system_ticks() -> int:
+    return sum(int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:8])
+
+
+def _meminfo_bytes(key: str) -> int:
+    line = next(li for li in Path("/proc/meminfo").read_text().splitlines() if li.startswith(key + ":"))
+    return int(line.split()[1]) * 1024
+
+
+def _human(size: float) -> str:
+    """Docker's binary units: 12.3MiB, 1.944GiB."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.4g}{unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
 
 
 def inspect(args: list[str]) -> int:
@@ -464,6 +586,7 @@ COMMANDS = {
     "tag": tag,
     "restart": restart,
     "ps": ps,
+    "stats": stats,
 }
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Gives the host private /run, /tmp, /var/log and service state, binds its own /etc/nginx, /etc/hosts and
 /etc/hostname, puts the `docker` stand-in first on PATH, starts nginx and the containers, then becomes sshd.
-The database host becomes PostgreSQL instead.
+The database host becomes PostgreSQL instead, the DNS host dnsmasq.
 
     python -m viewster_infra.sandbox.hosts.init HOST_DIR
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 # Not /tmp: the sandbox's own files (host directories, keys) may live there, as the unit tests' do.
 PRIVATE_DIRS = ["/run", "/var/log", "/var/lib/docker-standin", "/var/lib/nginx", "/usr/local/sbin"]
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+RECORDS_FILE = "zone.hosts"  # the DNS host's records, "address name" per line
 
 
 def sh(*argv: str, **kwargs) -> None:
@@ -118,11 +119,34 @@ def _gid(group: str) -> int:
     return grp.getgrnam(group).gr_gid
 
 
+def become_dns(host_dir: Path, address: str, zone: str) -> None:
+    """dnsmasq answering for the zone from RECORDS_FILE only (re-read on SIGHUP: lifecycle.sync_dns), and refusing
+    every other name: it has no upstream, so no query goes anywhere else."""
+    os.execvp(
+        "dnsmasq",
+        [
+            "dnsmasq",
+            "--keep-in-foreground",
+            "--log-facility=-",
+            "--user=root",
+            "--pid-file=",
+            "--no-resolv",
+            "--no-hosts",
+            f"--addn-hosts={host_dir / RECORDS_FILE}",
+            f"--local=/{zone}/",  # unknown names in the zone: NXDOMAIN, never forwarded
+            f"--listen-address={address}",
+            "--bind-interfaces",
+        ],
+    )
+
+
 def main(host_dir: Path) -> None:
     config = json.loads((host_dir / "host.json").read_text())
     private_filesystem(host_dir)
     if config["name"] == "database":
         become_postgres(config["address"])
+    if config["name"] == "dns":
+        become_dns(host_dir, config["address"], config["zone"])
     os.environ["PATH"] = _path()
     docker_standin(config)
     image_store(config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -12,10 +13,11 @@ import time
 from pathlib import Path
 
 import boto3
+import requests
 from filelock import FileLock
 
 from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
-from viewster_infra.sandbox.hosts import layout, network, render, tls
+from viewster_infra.sandbox.hosts import init, layout, network, render, tls
 from viewster_infra.sandbox.moto_server import SandboxError
 from viewster_infra.spec.model import EnvironmentSpec
 
@@ -30,6 +32,7 @@ REQUIRED_COMMANDS = [
     "redis-server",
     "/usr/lib/rabbitmq/bin/rabbitmq-server",
     "/usr/lib/postgresql/15/bin/postgres",
+    "dnsmasq",
 ]
 READY_TIMEOUT_SECONDS = 60
 MAX_SLOTS = 250
@@ -72,6 +75,8 @@ def up(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint_url:
     processes = {}
     for place in places.values():
         host_dir = render.host_files(env_dir, spec, place, places, names, registry, database_endpoint)
+        if place.name == "dns":
+            sync_dns(env_dir, spec, endpoint_url)
         network.netns_up(place, bridge)
         processes[place.name] = _start(place, host_dir)
     ssh = render.client_files(env_dir, env, places, roles)
@@ -84,6 +89,7 @@ def up(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint_url:
         "identity_file": ssh["identity"],
         "ca_bundle": str(env_dir / "ca" / "ca.pem"),
         "names": names,
+        "dns_server": places["dns"].address,
         "hosts": {
             name: {
                 "address": place.address,
@@ -108,9 +114,36 @@ def restart(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint
     registry, database_endpoint = _from_aws(endpoint_url, spec)
     names = _names(spec, places, database_endpoint)
     host_dir = render.host_files(env_dir, spec, place, places, names, registry, database_endpoint)
+    if name == "dns":
+        sync_dns(env_dir, spec, endpoint_url)
     pid = _start(place, host_dir)
-    _wait_ready({k: v for k, v in places.items() if k in (name, "database")}, spec, only=name)
+    _wait_ready(places, spec, only=name)
     return pid
+
+
+def sync_dns(env_dir: Path, spec: EnvironmentSpec, endpoint_url: str, netns: str | None = None) -> None:
+    """The DNS host's records: the A records of the sandbox's Route53 zone as they are now, as resolvers see them
+    once a change has propagated. Called when the hosts come up and after every reseed (the Elastic IPs are new);
+    with `netns`, the running dnsmasq re-reads them (SIGHUP)."""
+    session = boto3.Session(region_name=spec.aws.region, **SANDBOX_CREDENTIALS)
+    route53 = session.client("route53", endpoint_url=endpoint_url)
+    zone = next(
+        (z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"].rstrip(".") == spec.route53.zone), None
+    )
+    lines = []
+    if zone is not None:
+        pages = route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone["Id"])
+        for record in (r for page in pages for r in page["ResourceRecordSets"] if r["Type"] == "A"):
+            lines += [f"{value['Value']} {record['Name'].rstrip('.')}" for value in record.get("ResourceRecords", [])]
+    path = env_dir / "hosts" / "dns" / init.RECORDS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text("".join(line + "\n" for line in lines))
+    partial.replace(path)
+    if netns is not None:
+        for pid in network.ip("netns", "pids", netns, check=False).stdout.split():
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "dnsmasq":
+                os.kill(int(pid), signal.SIGHUP)
 
 
 def down(env: str, index: int, env_dir: Path) -> None:
@@ -199,6 +232,7 @@ def _start(place: layout.HostPlace, host_dir: Path) -> int:
 def _wait_ready(places: dict[str, layout.HostPlace], spec: EnvironmentSpec, only: str | None = None) -> None:
     """Every host's sshd and every published port answering (RabbitMQ takes a few seconds to boot)."""
     wanted = [(places["database"].address, 5432)] if only in (None, "database") else []
+    wanted += [(places["dns"].address, 53)] if only in (None, "dns") else []
     for role_name, role in spec.hosts.roles.items():
         if only not in (None, role_name):
             continue
@@ -213,6 +247,30 @@ def _wait_ready(places: dict[str, layout.HostPlace], spec: EnvironmentSpec, only
             if time.monotonic() > deadline:
                 raise SandboxError(f"host {address} did not answer on port {port} within {READY_TIMEOUT_SECONDS}s")
             time.sleep(0.2)
+    # the backend's worker (re)connects when the broker's host or its own (re)starts
+    consumer_roles = {
+        k for k, r in spec.hosts.roles.items() if any(c.ecr_repository == "backend" for c in r.containers.values())
+    }
+    for role_name, role in spec.hosts.roles.items():
+        if role.rabbitmq is not None and role.rabbitmq.queues and only in (None, role_name, *consumer_roles):
+            _wait_consumed(places[role_name].address, role.rabbitmq.queues.values(), deadline)
+
+
+def _wait_consumed(address: str, queues, deadline: float) -> None:
+    """The backend's worker consuming each of its queues (it connects once the broker has booted, and again after
+    either restarts), as the management API reports it."""
+    wanted = {q.name: q.consumers_min for q in queues}
+    while True:
+        try:
+            listing = requests.get(f"http://{address}:15672/api/queues", auth=("guest", "guest"), timeout=2).json()
+            consumers = {q["name"]: q.get("consumers") or 0 for q in listing}
+            if all(consumers.get(name, 0) >= least for name, least in wanted.items()):
+                return
+        except (requests.RequestException, ValueError, TypeError, KeyError):
+            pass
+        if time.monotonic() > deadline:
+            raise SandboxError(f"RabbitMQ on {address}: the backend did not consume {', '.join(wanted)} in time")
+        time.sleep(0.2)
 
 
 def _answers(address: str, port: int) -> bool:

@@ -94,7 +94,7 @@ def host_files(
     role = spec.hosts.roles.get(place.name)
     if role is not None and role.nginx is not None:
         _nginx(etc / "nginx", env_dir, spec, role)
-    containers = [] if role is None else _containers(role, registry, database_endpoint)
+    containers = [] if role is None else _containers(spec, role, registry, database_endpoint)
     (directory / "host.json").write_text(
         json.dumps(
             {
@@ -103,6 +103,7 @@ def host_files(
                 "python": sys.executable,
                 "root": str(ROOT),
                 "nginx": bool(role and role.nginx),
+                "zone": spec.route53.zone,
                 "containers": containers,
                 "images": [] if role is None else _local_images(role, registry),
             },
@@ -112,7 +113,9 @@ def host_files(
     return directory
 
 
-def _containers(role: Role, registry: dict[str, dict], database_endpoint: str) -> list[dict]:
+def _containers(spec: EnvironmentSpec, role: Role, registry: dict[str, dict], database_endpoint: str) -> list[dict]:
+    # the broker's host by its role name (each host's /etc/hosts knows the others), and the queues it should serve
+    broker = next(((key, r.rabbitmq) for key, r in spec.hosts.roles.items() if r.rabbitmq is not None), None)
     started = []
     for name, container in role.containers.items():
         image = container.image or f"{registry[container.ecr_repository]['uri']}:latest"
@@ -120,6 +123,9 @@ def _containers(role: Role, registry: dict[str, dict], database_endpoint: str) -
         env = {}
         if container.ecr_repository == "backend":
             env["DATABASE_URL"] = f"postgresql://viewster:{FAKE_SECRET_VALUE}@{database_endpoint}:5432/viewster"
+            if broker is not None and broker[1].queues:
+                env["RABBITMQ_URL"] = f"amqp://guest:guest@{broker[0]}:5672/%2F?heartbeat=30"
+                env["RABBITMQ_QUEUES"] = ",".join(q.name for q in broker[1].queues.values())
         started.append({"name": name, "image": image, "publish": publish, "env": env})
     return started
 

@@ -51,8 +51,10 @@ def test_a_permanent_drift_fails_when_the_settle_time_is_up_not_later(staging_ho
 
 def test_aws_facts_are_read_again_only_for_the_service_that_failed(staging):
     alter_alarm(staging, "viewster-staging-rds-cpu-high", Threshold=80.0)  # a permanent drift
-    once = staging.run("-k", "cloudwatch or rds")
-    settled_run = staging.run("--settle=5s", "-k", "cloudwatch or rds")
+    # rds_engine passes: the database's facts are not read again (staging's backups, failing by decision, are not
+    # in the selection: a late failing check gets one fresh read of its own facts after the settle time)
+    once = staging.run("-k", "cloudwatch or rds_engine")
+    settled_run = staging.run("--settle=5s", "-k", "cloudwatch or rds_engine")
     assert settled_run.failures == once.failures != {}
     _, _, reads = settled(settled_run, "test_cloudwatch_alarm_threshold[staging-rds-cpu-high]")
     cloudwatch_reads_per_run = 3  # DescribeAlarms, GetDashboard and GetMetricData

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -70,12 +71,16 @@ def choose_target(region: str, profile_option: str | None, guide_profile: str) -
 
 
 class AwsReader:
-    """Read-only boto3 clients against one target, sharing one call counter."""
+    """Read-only boto3 clients against one target, sharing one call counter. Collectors may run in threads at once:
+    each client is created once (boto3 sessions are not safe to create clients from concurrently; clients are safe
+    to call), and calls are counted per thread too, so each collector knows its own."""
 
     def __init__(self, target: Target) -> None:
         self.target = target
         self.calls: Counter[str] = Counter()
         self._clients: dict[tuple, object] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()
         if target.is_sandbox:
             _require_loopback(target.endpoint_url)
             # Dummy credentials, or a profile's when one is named (the sandbox with IAM enforced: a least-privilege
@@ -108,11 +113,18 @@ class AwsReader:
         """The read-only client of `service`, in the target's region unless one is named (Cost Explorer answers only
         in us-east-1)."""
         key = (service, region)
-        if key not in self._clients:
-            self._clients[key] = self._session.client(
-                service, config=CLIENT_CONFIG, endpoint_url=self.target.endpoint_url, region_name=region
-            )
-        return self._clients[key]
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._session.client(
+                    service, config=CLIENT_CONFIG, endpoint_url=self.target.endpoint_url, region_name=region
+                )
+            return self._clients[key]
+
+    def thread_calls(self) -> Counter[str]:
+        """The calls made so far by the calling thread."""
+        if not hasattr(self._local, "calls"):
+            self._local.calls = Counter()
+        return self._local.calls
 
     def account_id(self) -> str:
         """The account the credentials belong to (sts:GetCallerIdentity), or AwsSetupError."""
@@ -137,7 +149,10 @@ class AwsReader:
                 raise AwsSetupError(f"--ssh-key-from-ssm: cannot read {parameter}: {code}") from None
 
     def _count(self, model, **_: object) -> None:
-        self.calls[f"{model.service_model.service_id.hyphenize()}:{model.name}"] += 1
+        operation = f"{model.service_model.service_id.hyphenize()}:{model.name}"
+        with self._lock:
+            self.calls[operation] += 1
+        self.thread_calls()[operation] += 1
 
 
 def _require_loopback(endpoint_url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -42,6 +43,7 @@ class AwsSnapshot:
         self._options = options
         self._make_reader = make_reader
         self._reader: AwsReader | None = None
+        self._reader_lock = threading.Lock()
 
     def facts(self, service: str) -> Facts:
         return self.store.get(f"aws-{service}", lambda: self._collect(service))
@@ -52,9 +54,10 @@ class AwsSnapshot:
 
     def _collect(self, service: str) -> Facts:
         needed = {other: self.facts(other).data for other in NEEDS.get(service, [])}  # before counting this one
-        if self._reader is None:
-            self._reader = self._make_reader()
-        before = Counter(self._reader.calls)
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = self._make_reader()
+        before = Counter(self._reader.thread_calls())
         options = replace(self._options, facts=needed.get)
         try:
             data, error = COLLECTORS[service](self._reader, self._spec, options), None
@@ -62,7 +65,7 @@ class AwsSnapshot:
             data, error = None, _explain(service, exc)
         except BotoCoreError as exc:
             data, error = None, f"could not be read: {exc}"
-        calls = dict(Counter(self._reader.calls) - before)
+        calls = dict(Counter(self._reader.thread_calls()) - before)
         return Facts(name=f"aws-{service}", data=data, error=error, calls=calls)
 
 

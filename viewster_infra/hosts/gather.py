@@ -47,13 +47,16 @@ class HostSnapshot:
         self._spec = spec
         self._access = access
         self._aws = aws  # AwsSnapshot: addresses and endpoints come from the AWS facts outside the sandbox
+        # All hosts at once on first use (in parallel: the cost of one); only the asked one when a run checks a
+        # few hosts' facts, as --diagnose does.
+        self.together = True
 
     @property
     def unavailable(self) -> str | None:
         return self._access.unavailable
 
     def facts(self, role: str) -> Facts:
-        roles = list(self._spec.hosts.roles)
+        roles = list(self._spec.hosts.roles) if self.together else [role]
         return self.store.get_many([f"host-{r}" for r in roles], self._gather)[f"host-{role}"]
 
     def destination(self, role: str) -> Destination:

@@ -1,0 +1,99 @@
+"""Gather first, then check: before the first check runs, everything the collected checks will read is gathered at
+once, in parallel: each AWS service's collector in its own thread (a bounded pool; boto3 clients are shared and
+safe to call from threads), the hosts' probes, the endpoints. The run then waits one round trip per request chain
+instead of one per request.
+
+What a check reads is found in its source: `aws.facts("ec2")`, `hosts.facts(...)`, `endpoints.facts()`, also
+inside the helpers it calls (followed into tests_infra and viewster_infra). A read the scan misses is still made,
+lazily, by the check itself; `tests_unit/test_prefetch.py` proves the scan matches what each check really reads, so
+the per-run call count and the no-repeat rule are exactly as without prefetching.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+MAX_THREADS = 12  # at most this many things gathered at once: the hosts, the endpoints, ten AWS services
+FOLLOWED = ("tests_infra", "viewster_infra")
+
+
+def reads_of(function, _seen: set | None = None) -> set[str]:
+    """The facts a check function reads: "aws-<service>", "hosts", "endpoints"."""
+    seen = _seen if _seen is not None else set()
+    if function in seen:
+        return set()
+    seen.add(function)
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "facts" and isinstance(func.value, ast.Name):
+            receiver = func.value.id
+            if receiver == "aws" and node.args and isinstance(node.args[0], ast.Constant):
+                found.add(f"aws-{node.args[0].value}")
+            elif receiver in ("hosts", "endpoints"):
+                found.add(receiver)
+        called = _resolve(func, function.__globals__)
+        if inspect.isfunction(called) and called.__module__.startswith(FOLLOWED):
+            found |= reads_of(called, seen)
+    return found
+
+
+def _resolve(func: ast.expr, names: dict):
+    if isinstance(func, ast.Name):
+        return names.get(func.id)
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return getattr(names.get(func.value.id), func.attr, None)
+    return None
+
+
+def needed(functions) -> set[str]:
+    found: set[str] = set()
+    for function in set(functions):
+        found |= reads_of(function)
+    return found
+
+
+def gather(context, names: set[str], hosts_together: bool) -> dict[str, float]:
+    """Gather `names` in parallel and wait for all of them. Returns seconds per part: "aws" (first start to last
+    end of the AWS collectors), "hosts", "endpoints", and "wall"."""
+    tasks = {}  # the slowest first (the hosts' probes), so that no AWS read queues ahead of them
+    if "hosts" in names and hosts_together and context.hosts.unavailable is None:
+        first_role = next(iter(context.spec.hosts.roles))
+        tasks["hosts"] = lambda: context.hosts.facts(first_role)  # gathers every host at once
+    if "endpoints" in names and context.hosts.unavailable is None:
+        tasks["endpoints"] = context.endpoint_facts
+    for name in sorted(n for n in names if n.startswith("aws-")):
+        tasks[name] = functools.partial(context.snapshot.facts, name.removeprefix("aws-"))
+    spans: dict[str, tuple[float, float]] = {}
+
+    def timed(name: str) -> None:
+        started = time.monotonic()
+        try:
+            tasks[name]()
+        except Exception:  # noqa: BLE001 - the check that reads these facts meets the same error and reports it
+            pass
+        spans[name] = (started, time.monotonic())
+
+    started = time.monotonic()
+    if tasks:
+        with ThreadPoolExecutor(max_workers=min(MAX_THREADS, len(tasks))) as pool:
+            list(pool.map(timed, list(tasks)))
+    parts = {"wall": time.monotonic() - started}
+    aws = [span for name, span in spans.items() if name.startswith("aws-")]
+    if aws:
+        parts["aws"] = max(end for _, end in aws) - min(start for start, _ in aws)
+    for name in ("hosts", "endpoints"):
+        if name in spans:
+            parts[name] = spans[name][1] - spans[name][0]
+    return parts

@@ -11,51 +11,23 @@ Uses a private sandbox and leaves nothing running. Needs root and the host packa
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import delaying_proxy  # noqa: E402
 
 from viewster_infra.sandbox import lifecycle  # noqa: E402
 
 ONE_WAY_DELAY = 0.025
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while chunk := await reader.read(65536):
-            await asyncio.sleep(ONE_WAY_DELAY)
-            writer.write(chunk)
-            await writer.drain()
-    finally:
-        writer.close()
-
-
-def start_delaying_proxies(targets: dict[str, tuple[str, int]]) -> dict[str, int]:
-    """One loopback listener per host, forwarding to it with the delay; returns host -> local port."""
-    loop = asyncio.new_event_loop()
-    ports: dict[str, int] = {}
-
-    async def serve(name: str, address: str, port: int) -> None:
-        async def handle(client_reader, client_writer):
-            upstream_reader, upstream_writer = await asyncio.open_connection(address, port)
-            await asyncio.gather(_pipe(client_reader, upstream_writer), _pipe(upstream_reader, client_writer))
-
-        server = await asyncio.start_server(handle, "127.0.0.1", 0)
-        ports[name] = server.sockets[0].getsockname()[1]
-
-    for name, (address, port) in targets.items():
-        loop.run_until_complete(serve(name, address, port))
-    threading.Thread(target=loop.run_forever, daemon=True).start()  # ends with this process
-    return ports
 
 
 def delayed_ssh_config(original: Path, hosts: dict, ports: dict[str, int], out: Path) -> Path:
@@ -110,7 +82,7 @@ def main() -> None:
             if state.hosts is None:
                 sys.exit(f"no replica hosts: {state.hosts_unavailable}")
             hosts = {role: h for role, h in state.hosts["hosts"].items() if h["ssh_alias"]}
-            ports = start_delaying_proxies({role: (h["address"], 22) for role, h in hosts.items()})
+            ports = delaying_proxy.start({role: (h["address"], 22) for role, h in hosts.items()}, ONE_WAY_DELAY)
             delayed = delayed_ssh_config(Path(state.hosts["ssh_config"]), hosts, ports, work / "ssh_config.delayed")
             for label, extra in (("direct", ()), ("+50 ms round trip", (f"--ssh-config={delayed}",))):
                 results = [run_suite(state_dir, work / "reports", *extra) for _ in range(args.runs)]

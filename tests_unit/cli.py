@@ -11,7 +11,7 @@ from tests_unit.harness import ROOT
 
 
 def run_pytest(
-    *args: str, env_overrides: dict[str, str] | None = None, home: Path | None = None
+    *args: str, env_overrides: dict[str, str] | None = None, home: Path | None = None, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess:
     """`python -m pytest ARGS` from the repository root, with no AWS settings inherited from this machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -19,9 +19,11 @@ def run_pytest(
     if home is not None:
         env["HOME"] = str(home)
     env.update(env_overrides or {})
+    if cwd != ROOT:  # a copy of the checks elsewhere (tests that add a check): the library still comes from here
+        env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -170,6 +171,15 @@ class Sandbox:
             state.aws_endpoint_url, state.region, state.account_id, [(repository, image.digest, COMPLIANT_SCAN)]
         )
         return image
+
+    def wait_for_the_worker(self) -> None:
+        """Until the backend's worker consumes every queue again (after a test starts a new backend container)."""
+        broker = next(key for key, role in self.spec.hosts.roles.items() if role.rabbitmq is not None)
+        hosts.wait_consumed(
+            self.state.hosts["hosts"][broker]["address"],
+            self.spec.hosts.roles[broker].rabbitmq.queues.values(),
+            time.monotonic() + 30,
+        )
 
     def ssh(self, role: str, command: str) -> str:
         """Run a command on a replica host, as an operator would (drift is made the way it happens in life)."""

@@ -66,6 +66,7 @@ def test_a_drifted_runs_json_is_valid_and_its_counts_agree_everywhere(staging, t
         "duration_seconds": 0,
         "first_seen": None,
         "details": [],
+        "incident": None,
     }
     assert failed["first_seen"] == doc["run"]["started"]  # new: failing since this run
     assert doc["run"]["verdict"] == "FAILED" and doc["run"]["aws_api_calls"] == sum(

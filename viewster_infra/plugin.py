@@ -10,7 +10,20 @@ from pathlib import Path
 import pytest
 from _pytest import junitxml  # xml_key: junitxml's own handle on the report being written
 
-from viewster_infra import controls, deploy, expectations, gate, nginx_time, outcomes, reporting, settle
+from viewster_infra import (
+    controls,
+    deploy,
+    diagnosis,
+    expectations,
+    gate,
+    incidents,
+    nginx_time,
+    outcomes,
+    phases,
+    prefetch,
+    reporting,
+    settle,
+)
 from viewster_infra.context import RunContext, RunInputs, RunSetupError, start_run
 from viewster_infra.report import write
 from viewster_infra.sandbox import lifecycle
@@ -19,6 +32,9 @@ CONTEXT = pytest.StashKey[RunContext]()
 REPORTS = pytest.StashKey[tuple[Path, Path, Path]]()  # html, JUnit xml, json
 OUTCOMES = pytest.StashKey[outcomes.Recorder]()
 CHANGES = pytest.StashKey[dict]()
+CHAINS = pytest.StashKey[diagnosis.Chains]()
+VERDICTS = pytest.StashKey[list]()
+PHASES = pytest.StashKey[phases.Phases]()
 WAIVER_CHECKS = "test_waivers.py"
 CHECKS_DIR = "tests_infra"
 
@@ -81,13 +97,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=Path,
         help="append a short Markdown summary of the run to PATH (e.g. $GITHUB_STEP_SUMMARY)",
     )
+    group.addoption(
+        "--diagnose",
+        metavar="CHECKLIST",
+        help="run only one of the guide's troubleshooting checklists (specs/diagnosis.yaml: api, websocket, db, "
+        "redis, cpu) and print it link by link, the first broken link marked",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before junitxml reads the report path
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", incidents.MARKER_HELP)
+    config.stash[PHASES] = phases.Phases()
     worker_inputs = getattr(config, "workerinput", {}).get("viewster")
     if worker_inputs is not None:
         config.stash[CONTEXT] = RunContext.rebuild(RunInputs(**worker_inputs))
+        config.stash[CONTEXT].hosts.together = config.getoption("diagnose") is None
         _settle_if_asked(config, config.stash[CONTEXT])
         return
     if hasattr(config, "workerinput") or not _runs_checks(config):
@@ -95,8 +120,13 @@ def pytest_configure(config: pytest.Config) -> None:
     root = config.rootpath
     try:
         deployed_sha, settle_seconds = _gate_options(config)
+        chains = diagnosis.load(config.getoption("spec_dir") or root / "specs")
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+    asked = config.getoption("diagnose")
+    if asked is not None and asked not in chains.chains:
+        raise pytest.UsageError(f"--diagnose={asked}: no such checklist; choose one of {', '.join(chains.chains)}")
+    config.stash[CHAINS] = chains
     try:
         context = start_run(
             env=config.getoption("env"),
@@ -115,6 +145,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except RunSetupError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONTEXT] = context
+    config.stash[PHASES].mark("setup_done")
+    context.hosts.together = asked is None  # --diagnose reads only the hosts its checks ask for
     config.stash[OUTCOMES] = outcomes.Recorder()
     config.pluginmanager.register(config.stash[OUTCOMES], "viewster-outcomes")
     _settle_if_asked(config, context)
@@ -176,8 +208,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # A check whose spec entries this environment does not have (production has no backup recommendation) is not
     # a check here: no "empty parameter set" skip in the reports.
     items[:] = [item for item in items if not _without_entries(item)]
+    _keep_diagnosed_chain(config, context, items)
     for item in items:
         if not isinstance(item, pytest.Function) or CHECKS_DIR not in item.path.parts:
+            continue
+        marker = item.get_closest_marker(incidents.MARKER)
+        if marker is not None:  # an incident check is its own control
+            try:
+                incident = incidents.from_marker(marker)
+            except incidents.IncidentMarkerError as exc:
+                raise pytest.UsageError(f"{item.path}: {item.originalname}: incident marker: {exc}") from None
+            item.user_properties += [("control", incident.id), ("severity", incident.severity)]
+            item.user_properties += incident.properties()
             continue
         found = context.control_of(item.originalname)
         if found is None:
@@ -192,16 +234,50 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.user_properties.append(("resource", resource))
 
 
+def _keep_diagnosed_chain(config: pytest.Config, context: RunContext, items: list[pytest.Item]) -> None:
+    """--diagnose: only the checks of that checklist run (and so only what they read is read)."""
+    asked = config.getoption("diagnose")
+    if asked is None:
+        return
+    chain = diagnosis.load(Path(context.inputs.spec_dir)).chains[asked]
+    keep = [item for item in items if diagnosis.in_chain(chain, item.name, context.env)]
+    dropped = [item for item in items if item not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Gather everything the collected checks read, at once and in parallel, before the first check (prefetch.py).
+    Under xdist each worker asks for what its collection needs; the fact store still gathers each thing once."""
+    context = session.config.stash.get(CONTEXT, None)
+    if context is None:
+        return
+    timing = session.config.stash[PHASES]
+    timing.mark("collected")
+    checks = [
+        item.function for item in session.items if isinstance(item, pytest.Function) and CHECKS_DIR in item.path.parts
+    ]
+    if not checks or session.config.getoption("collectonly"):
+        return
+    timing.gathered = prefetch.gather(context, prefetch.needed(checks), hosts_together=context.hosts.together)
+    timing.mark("gathered")
+
+
 @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file
 def pytest_sessionfinish(session: pytest.Session) -> None:
     context = session.config.stash.get(CONTEXT, None)
     if context is None or hasattr(session.config, "workerinput"):
         return
+    session.config.stash[PHASES].mark("checked")
     results = session.config.stash[OUTCOMES].outcomes
     fail_on = session.config.getoption("fail_on")
     if session.exitstatus == pytest.ExitCode.TESTS_FAILED and not gate.failing(results, fail_on):
         session.exitstatus = pytest.ExitCode.OK  # only failures below --fail-on: reported, not failing the run
     config = session.config
+    asked = config.getoption("diagnose")
+    verdicts = diagnosis.judge_all(config.stash[CHAINS], results, context.env)
+    config.stash[VERDICTS] = [v for v in verdicts if v.key == asked] if asked else verdicts
     config.stash[CHANGES] = write.reports(
         context,
         config.stash[OUTCOMES].outcomes,
@@ -209,7 +285,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         fail_on=fail_on,
         compare_to=config.getoption("compare_to"),
         root=config.rootpath,
+        diagnosis=diagnosis.document(verdicts, asked),
     )
+    config.stash[PHASES].mark("reported")
     closing = reporting.closing_facts(context) | reporting.operations(context)
     _metadata(session.config).update(closing)
     junit = session.config.stash.get(junitxml.xml_key, None)
@@ -238,6 +316,22 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if context is None:
         return
     recorded = config.stash[OUTCOMES]
+    verdicts = config.stash.get(VERDICTS, [])
+    if config.getoption("diagnose"):
+        terminalreporter.section("diagnosis (문제 진단 체크리스트)", sep="=")
+        for line in diagnosis.chain_lines(verdicts[0]):
+            terminalreporter.write_line(line)
+    elif any(v.implicated for v in verdicts):
+        terminalreporter.section("which checklists the failures belong to (문제 진단 체크리스트)", sep="-")
+        for line in diagnosis.looks_like(verdicts):
+            terminalreporter.write_line(line)
+    incident_results = [o for o in recorded.outcomes if "incident" in o.properties]
+    if incident_results:
+        terminalreporter.section("incident regression tests", sep="-")
+        for outcome in incident_results:
+            p = outcome.properties
+            state = "guard passed" if outcome.outcome == "passed" else f"guard {outcome.outcome.upper()}"
+            terminalreporter.write_line(f"{p['incident']} ({p['incident_date']}) {state}: {p['incident_summary']}")
     if recorded.settled:
         terminalreporter.section("settle: checks that needed more than one read", sep="-")
         for line in recorded.settled:
@@ -276,6 +370,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
             file.write(gate.summary_markdown(results, facts, context.env))
     for key, value in reporting.closing_facts(context).items():
         terminalreporter.write_line(f"{key}: {value}")
+    terminalreporter.write_line(config.stash[PHASES].line())
     changes = config.stash.get(CHANGES, None)
     if changes is not None and changes["compared_to"]:
         terminalreporter.write_line(

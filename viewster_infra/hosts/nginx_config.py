@@ -77,14 +77,31 @@ def site_settings(config: list[dict], server_name: str, port: int = 443) -> dict
                 (_find(level, "proxy_set_header") for level in levels if _find(level, "proxy_set_header")), []
             )
             proxy_pass = _find(levels[0], "proxy_pass")
+            body = _nearest(levels, "client_max_body_size")
             return {
                 "proxy_pass": proxy_pass[0]["args"][0] if proxy_pass else None,
                 "proxy_http_version": version[0] if version else "1.0",
                 "headers": {h["args"][0].lower(): h["args"][1] for h in headers if len(h["args"]) == 2},
                 "proxy_read_timeout_seconds": nginx_time.seconds(timeout[0]) if timeout else 60.0,
+                "client_max_body_size_bytes": size_bytes(body[0]) if body else DEFAULT_BODY_SIZE,
                 "block": crossplane.build([server]),
             }
     return None
+
+
+DEFAULT_BODY_SIZE = 1024 * 1024  # nginx's client_max_body_size when nothing sets it: 1m
+SIZE = re.compile(r"^(\d+)([kKmMgG]?)$")
+
+
+def size_bytes(value: str) -> float:
+    """nginx's size syntax: 512, 64k, 100m, 1g (binary units); 0 means no limit."""
+    match = SIZE.match(value)
+    if match is None:
+        raise ValueError(f"not an nginx size: {value!r}")
+    number = int(match.group(1))
+    if number == 0:
+        return float("inf")
+    return float(number * 1024 ** " kmg".index(match.group(2).lower() or " "))
 
 
 def _nearest(levels: list[list[dict]], name: str) -> list[str] | None:

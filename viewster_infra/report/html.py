@@ -39,6 +39,7 @@ def render_run(doc: dict) -> str:
         waived=[r for r in results if r["status"] == "waived"],
         recommendations=[r for r in results if r["area"] == "recommendations"],
         skipped=[r for r in results if r["status"] == "skipped"],
+        incidents=sorted((r for r in results if r.get("incident")), key=lambda r: r["incident"]["date"], reverse=True),
         passed_by_area=dict(sorted(passed_by_area.items())),
         areas=sorted({r["area"] for r in results}),
         severities=[s for s in reversed(SEVERITIES)],

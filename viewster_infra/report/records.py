@@ -34,6 +34,18 @@ def record(outcome: gate.Outcome, env: str, titles: dict[str, str]) -> dict:
         "settle": properties.get("settle"),
         "duration_seconds": round(outcome.duration, 4),
         "details": [{"title": title, "text": text} for title, text in outcome.details],
+        "incident": _incident(properties),
+    }
+
+
+def _incident(properties: dict) -> dict | None:
+    if "incident" not in properties:
+        return None
+    return {
+        "id": properties["incident"],
+        "date": properties["incident_date"],
+        "summary": properties["incident_summary"],
+        "link": properties.get("incident_link"),
     }
 
 
@@ -51,14 +63,17 @@ def counts(records: list[dict]) -> dict:
     }
 
 
-def document(run: dict, records: list[dict], changes: dict) -> dict:
-    return {
+def document(run: dict, records: list[dict], changes: dict, diagnosis: dict | None = None) -> dict:
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "run": run,
         "counts": counts(records),
         "changes": changes,
         "results": records,
     }
+    if diagnosis is not None:
+        doc["diagnosis"] = diagnosis
+    return doc
 
 
 def write(path: Path, doc: dict) -> None:

@@ -9,11 +9,19 @@ from viewster_infra.report import history, html, records
 
 
 def reports(
-    context, outcomes: list[gate.Outcome], paths: tuple[Path, Path, Path], *, fail_on: str, compare_to, root: Path
+    context,
+    outcomes: list[gate.Outcome],
+    paths: tuple[Path, Path, Path],
+    *,
+    fail_on: str,
+    compare_to,
+    root: Path,
+    diagnosis: dict | None = None,
 ) -> dict:
     """paths: (html, JUnit xml, json). Returns the changes since the previous report (or --compare-to)."""
     html_path, _, json_path = paths
     titles = {control_id: control.title for control_id, control in context.registry.controls.items()}
+    titles |= {o.control: o.properties["incident_summary"] for o in outcomes if "incident" in o.properties}
     results = [records.record(outcome, context.env, titles) for outcome in outcomes]
     verdict = "FAILED" if gate.failing(outcomes, fail_on) else "PASSED"
     run = reporting.run_document(context, root, verdict, fail_on)
@@ -24,7 +32,7 @@ def reports(
         run["compare_error"] = f"{previous_path}: {exc}"
         previous, previous_path = None, None
     changes = history.compare(previous, results, run["started"], str(previous_path) if previous_path else None)
-    doc = records.document(run, results, changes)
+    doc = records.document(run, results, changes, diagnosis)
     records.write(json_path, doc)
     html.write(html_path, html.render_run(doc))
     html.write(html_path.parent / "index.html", html.render_index(html_path.parent))

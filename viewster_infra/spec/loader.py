@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from viewster_infra.spec.model import EnvironmentSpec
 
 COMMON_FILE = "common.yaml"
-NOT_ENVIRONMENTS = {COMMON_FILE, "controls.yaml", "waivers.yaml"}  # the other files of specs/
+NOT_ENVIRONMENTS = {COMMON_FILE, "controls.yaml", "waivers.yaml", "diagnosis.yaml"}  # the other files of specs/
 
 
 class SpecError(Exception):
@@ -29,8 +29,8 @@ class LoadedSpec:
 
 
 def environments(spec_dir: Path) -> list[str]:
-    """The environments the spec directory defines: one <env>.yaml each beside common.yaml (controls.yaml and
-    waivers.yaml are not environments)."""
+    """The environments the spec directory defines: one <env>.yaml each beside common.yaml (controls.yaml,
+    waivers.yaml and diagnosis.yaml are not environments)."""
     return sorted(p.stem for p in spec_dir.glob("*.yaml") if p.name not in NOT_ENVIRONMENTS)
 
 

@@ -64,6 +64,8 @@ def program_for(image: str, ports: list[dict], env: dict[str, str]) -> Program:
                 "/tmp",
                 "--maxmemory",
                 "256mb",  # as the team's redis runs: bounded (an unset maxmemory is a finding)
+                "--maxmemory-policy",
+                "volatile-lru",  # at the limit, expiring keys go and writes go on (INC-2026-011)
             ]
         )
     if repository == "rabbitmq":

@@ -253,10 +253,10 @@ def _wait_ready(places: dict[str, layout.HostPlace], spec: EnvironmentSpec, only
     }
     for role_name, role in spec.hosts.roles.items():
         if role.rabbitmq is not None and role.rabbitmq.queues and only in (None, role_name, *consumer_roles):
-            _wait_consumed(places[role_name].address, role.rabbitmq.queues.values(), deadline)
+            wait_consumed(places[role_name].address, role.rabbitmq.queues.values(), deadline)
 
 
-def _wait_consumed(address: str, queues, deadline: float) -> None:
+def wait_consumed(address: str, queues, deadline: float) -> None:
     """The backend's worker consuming each of its queues (it connects once the broker has booted, and again after
     either restarts), as the management API reports it."""
     wanted = {q.name: q.consumers_min for q in queues}

@@ -213,6 +213,7 @@ def _nginx(etc_nginx: Path, env_dir: Path, spec: EnvironmentSpec, role: Role) ->
             f"    server_name {name};\n"
             "    ssl_certificate /etc/nginx/tls/site.pem;\n"
             "    ssl_certificate_key /etc/nginx/tls/site.key;\n"
+            "    client_max_body_size 100m;  # uploads (INC-2026-014)\n"
             "    location / {\n" + "\n".join(proxy) + "\n    }\n"
             "}\n"
         )

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import os
 import socket
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import boto3
@@ -15,6 +21,9 @@ import botocore.exceptions
 from botocore.config import Config
 
 from viewster_infra.aws.readonly import allow_secret_read, refuse_non_reads
+
+T = TypeVar("T")
+PARALLEL_READS = 8  # within one collector; botocore keeps 10 connections per client
 
 # botocore's own retry mode: adaptive backs off on throttling and rate-limits the client itself.
 CLIENT_CONFIG = Config(
@@ -70,17 +79,22 @@ def choose_target(region: str, profile_option: str | None, guide_profile: str) -
     return Target(region=region, profile=guide_profile, profile_is_fallback=True)
 
 
+# The calls of the collector running in this context (contextvars: a collector's own worker threads share it,
+# a collector it waits for, even in the same thread, counts into its own).
+_scope: ContextVar[Counter | None] = ContextVar("aws_call_scope", default=None)
+
+
 class AwsReader:
-    """Read-only boto3 clients against one target, sharing one call counter. Collectors may run in threads at once:
-    each client is created once (boto3 sessions are not safe to create clients from concurrently; clients are safe
-    to call), and calls are counted per thread too, so each collector knows its own."""
+    """Read-only boto3 clients against one target, sharing one call counter. Collectors run in threads at once, and
+    read independent things in threads of their own (`parallel`): each client is created once (boto3 sessions are
+    not safe to create clients from concurrently; clients are safe to call), and each collector counts its own
+    calls (`counting`)."""
 
     def __init__(self, target: Target) -> None:
         self.target = target
         self.calls: Counter[str] = Counter()
         self._clients: dict[tuple, object] = {}
         self._lock = threading.Lock()
-        self._local = threading.local()
         if target.is_sandbox:
             _require_loopback(target.endpoint_url)
             # Dummy credentials, or a profile's when one is named (the sandbox with IAM enforced: a least-privilege
@@ -120,11 +134,24 @@ class AwsReader:
                 )
             return self._clients[key]
 
-    def thread_calls(self) -> Counter[str]:
-        """The calls made so far by the calling thread."""
-        if not hasattr(self._local, "calls"):
-            self._local.calls = Counter()
-        return self._local.calls
+    @contextmanager
+    def counting(self) -> Iterator[Counter[str]]:
+        """The calls made inside this block, also from the threads `parallel` starts in it."""
+        calls: Counter[str] = Counter()
+        token = _scope.set(calls)
+        try:
+            yield calls
+        finally:
+            _scope.reset(token)
+
+    def parallel(self, *reads: Callable[[], T]) -> list[T]:
+        """Independent reads at once (one round trip for all instead of one each); results in order, the first
+        error raised. Each runs in a copy of the caller's context, so its calls count where the caller's do."""
+        if len(reads) <= 1:
+            return [read() for read in reads]
+        with ThreadPoolExecutor(max_workers=min(len(reads), PARALLEL_READS)) as pool:
+            futures = [pool.submit(contextvars.copy_context().run, read) for read in reads]
+            return [future.result() for future in futures]
 
     def account_id(self) -> str:
         """The account the credentials belong to (sts:GetCallerIdentity), or AwsSetupError."""
@@ -150,9 +177,11 @@ class AwsReader:
 
     def _count(self, model, **_: object) -> None:
         operation = f"{model.service_model.service_id.hyphenize()}:{model.name}"
+        scope = _scope.get()
         with self._lock:
             self.calls[operation] += 1
-        self.thread_calls()[operation] += 1
+            if scope is not None:
+                scope[operation] += 1
 
 
 def _require_loopback(endpoint_url: str) -> None:

@@ -53,20 +53,24 @@ class AwsSnapshot:
         self.store.put(Facts(name=f"aws-{service}", data=data, calls=dict(calls)))
 
     def _collect(self, service: str) -> Facts:
-        needed = {other: self.facts(other).data for other in NEEDS.get(service, [])}  # before counting this one
         with self._reader_lock:
             if self._reader is None:
                 self._reader = self._make_reader()
-        before = Counter(self._reader.thread_calls())
-        options = replace(self._options, facts=needed.get)
-        try:
-            data, error = COLLECTORS[service](self._reader, self._spec, options), None
-        except ClientError as exc:
-            data, error = None, _explain(service, exc)
-        except BotoCoreError as exc:
-            data, error = None, f"could not be read: {exc}"
-        calls = dict(Counter(self._reader.thread_calls()) - before)
-        return Facts(name=f"aws-{service}", data=data, error=error, calls=calls)
+        # Another service's facts, when the collector gets to needing them (gathered once, counted as that service's)
+        options = replace(self._options, facts=lambda other: self._needed(service, other))
+        with self._reader.counting() as calls:
+            try:
+                data, error = COLLECTORS[service](self._reader, self._spec, options), None
+            except ClientError as exc:
+                data, error = None, _explain(service, exc)
+            except BotoCoreError as exc:
+                data, error = None, f"could not be read: {exc}"
+        return Facts(name=f"aws-{service}", data=data, error=error, calls=dict(calls))
+
+    def _needed(self, service: str, other: str) -> dict | None:
+        if other not in NEEDS.get(service, []):
+            raise KeyError(f"the {service} collector reads {other} facts: add it to NEEDS")
+        return self.facts(other).data
 
 
 def calls_recorded(run_dir: Path) -> Counter[str]:

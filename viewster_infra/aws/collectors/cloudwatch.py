@@ -20,13 +20,18 @@ DATABASE_METRICS = {"CPUUtilization": "Average", "FreeStorageSpace": "Minimum", 
 
 def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     cloudwatch = reader.client("cloudwatch")
-    alarms = {
-        a["AlarmName"]: a for a in paginate(cloudwatch, "describe_alarms", "MetricAlarms", AlarmTypes=["MetricAlarm"])
-    }
+    dashboards = list(spec.cloudwatch.dashboards.items())
+    # Alarms, each dashboard and the metrics at once (the metrics wait for the EC2 facts, for instance ids).
+    found_alarms, metrics, *found_dashboards = reader.parallel(
+        lambda: list(paginate(cloudwatch, "describe_alarms", "MetricAlarms", AlarmTypes=["MetricAlarm"])),
+        lambda: _metrics(cloudwatch, spec, options.facts("ec2")),
+        *[lambda name=want.name: _dashboard(cloudwatch, name) for _, want in dashboards],
+    )
+    alarms = {a["AlarmName"]: a for a in found_alarms}
     return {
         "alarms": {key: _alarm(alarms.get(want.name)) for key, want in spec.cloudwatch.alarms.items()},
-        "dashboards": {key: _dashboard(cloudwatch, want.name) for key, want in spec.cloudwatch.dashboards.items()},
-        "metrics": _metrics(cloudwatch, spec, options.facts("ec2")),
+        "dashboards": {key: found for (key, _), found in zip(dashboards, found_dashboards, strict=True)},
+        "metrics": metrics,
     }
 
 

@@ -11,24 +11,37 @@ GONE = {"shutting-down", "terminated"}
 
 def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     ec2 = reader.client("ec2")
-    vpc = _first(with_tags(paginate(ec2, "describe_vpcs", "Vpcs"), spec.vpc.tags))
-    subnets = list(paginate(ec2, "describe_subnets", "Subnets"))
-    instances = [i for r in paginate(ec2, "describe_instances", "Reservations") for i in r["Instances"]]
+    # Independent reads at once; then what needs the instances' ids (their volumes and status checks).
+    vpcs, subnets, reservations, addresses, groups = reader.parallel(
+        lambda: list(paginate(ec2, "describe_vpcs", "Vpcs")),
+        lambda: list(paginate(ec2, "describe_subnets", "Subnets")),
+        lambda: list(paginate(ec2, "describe_instances", "Reservations")),
+        lambda: ec2.describe_addresses()["Addresses"],  # not paginated in the API
+        lambda: list(paginate(ec2, "describe_security_groups", "SecurityGroups")),
+    )
+    vpc = _first(with_tags(vpcs, spec.vpc.tags))
+    instances = [i for r in reservations for i in r["Instances"]]
     chosen = {key: _instance(instances, want.tags) for key, want in spec.ec2.instances.items()}
 
     instance_ids = [i["InstanceId"] for i in chosen.values() if i]
-    volumes = {}
+    volumes, statuses = {}, {}
     if instance_ids:
         attached = {"Name": "attachment.instance-id", "Values": instance_ids}
-        volumes = {v["VolumeId"]: v for v in paginate(ec2, "describe_volumes", "Volumes", Filters=[attached])}
-    addresses = ec2.describe_addresses()["Addresses"]  # not paginated in the API
-    statuses = {}
-    if instance_ids:  # 점검 절차 2: instance and system status checks (IncludeAllInstances: stopped ones too)
-        found = paginate(
-            ec2, "describe_instance_status", "InstanceStatuses", InstanceIds=instance_ids, IncludeAllInstances=True
+        found_volumes, found_statuses = reader.parallel(
+            lambda: list(paginate(ec2, "describe_volumes", "Volumes", Filters=[attached])),
+            # 점검 절차 2: instance and system status checks (IncludeAllInstances: stopped ones too)
+            lambda: list(
+                paginate(
+                    ec2,
+                    "describe_instance_status",
+                    "InstanceStatuses",
+                    InstanceIds=instance_ids,
+                    IncludeAllInstances=True,
+                )
+            ),
         )
-        statuses = {s["InstanceId"]: s for s in found}
-    groups = list(paginate(ec2, "describe_security_groups", "SecurityGroups"))
+        volumes = {v["VolumeId"]: v for v in found_volumes}
+        statuses = {s["InstanceId"]: s for s in found_statuses}
     vpc_id = vpc["VpcId"] if vpc else None
 
     return {

@@ -16,25 +16,34 @@ from viewster_infra.spec.model import EnvironmentSpec
 def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     ecr = reader.client("ecr")
     found = {r["repositoryName"]: r for r in paginate(ecr, "describe_repositories", "repositories")}
-    repositories = {}
-    for key, want in spec.ecr.repositories.items():
-        repo = found.get(want.name)
-        if repo is None:
-            repositories[key] = None
-            continue
-        images = [_image(i) for i in paginate(ecr, "describe_images", "imageDetails", repositoryName=want.name)]
-        # Newest first, as a person reads a history; pushes within one second keep the order ECR lists them in.
-        images = sorted(reversed(images), key=lambda i: i["pushed_at"], reverse=True)
-        repositories[key] = {
-            "name": want.name,
-            "uri": repo["repositoryUri"],
-            "scan_on_push": repo.get("imageScanningConfiguration", {}).get("scanOnPush", False),
-            "tags": sorted({tag for image in images for tag in image["tags"]}),
-            "images": images,
-            "scans": {digest: _scan(ecr, want.name, digest) for digest in _to_scan(images, options.deployed_sha)},
-            "lifecycle_rules": _lifecycle_rules(ecr, want.name),
-        }
-    return {"repositories": repositories}
+    wanted = list(spec.ecr.repositories.items())
+    read = reader.parallel(  # each repository at once
+        *[lambda want=want: _repository(reader, ecr, want.name, found.get(want.name), options) for _, want in wanted]
+    )
+    return {"repositories": {key: repository for (key, _), repository in zip(wanted, read, strict=True)}}
+
+
+def _repository(reader, ecr, name: str, repo: dict | None, options: RunOptions) -> dict | None:
+    if repo is None:
+        return None
+    listed, lifecycle_rules = reader.parallel(
+        lambda: list(paginate(ecr, "describe_images", "imageDetails", repositoryName=name)),
+        lambda: _lifecycle_rules(ecr, name),
+    )
+    images = [_image(i) for i in listed]
+    # Newest first, as a person reads a history; pushes within one second keep the order ECR lists them in.
+    images = sorted(reversed(images), key=lambda i: i["pushed_at"], reverse=True)
+    digests = _to_scan(images, options.deployed_sha)
+    scans = reader.parallel(*[lambda digest=digest: _scan(ecr, name, digest) for digest in digests])
+    return {
+        "name": name,
+        "uri": repo["repositoryUri"],
+        "scan_on_push": repo.get("imageScanningConfiguration", {}).get("scanOnPush", False),
+        "tags": sorted({tag for image in images for tag in image["tags"]}),
+        "images": images,
+        "scans": dict(zip(digests, scans, strict=True)),
+        "lifecycle_rules": lifecycle_rules,
+    }
 
 
 def _image(detail: dict) -> dict:

@@ -17,19 +17,24 @@ ABSENT = {
 
 def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     s3 = reader.client("s3")
-    return {"buckets": {key: _bucket(s3, want.name) for key, want in spec.s3.buckets.items()}}
+    buckets = list(spec.s3.buckets.items())
+    found = reader.parallel(*[lambda name=want.name: _bucket(reader, s3, name) for _, want in buckets])
+    return {"buckets": {key: bucket for (key, _), bucket in zip(buckets, found, strict=True)}}
 
 
-def _bucket(s3, name: str) -> dict | None:
+def _bucket(reader, s3, name: str) -> dict | None:
+    """The bucket's four settings, read at once; None when there is no such bucket."""
     try:
-        versioning = s3.get_bucket_versioning(Bucket=name)
+        versioning, encryption, lifecycle, block = reader.parallel(
+            lambda: s3.get_bucket_versioning(Bucket=name),
+            lambda: _absent_is_none(lambda: s3.get_bucket_encryption(Bucket=name)),
+            lambda: _absent_is_none(lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)),
+            lambda: _absent_is_none(lambda: s3.get_public_access_block(Bucket=name)),
+        )
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "NoSuchBucket":
             return None
         raise
-    encryption = _absent_is_none(lambda: s3.get_bucket_encryption(Bucket=name))
-    lifecycle = _absent_is_none(lambda: s3.get_bucket_lifecycle_configuration(Bucket=name))
-    block = _absent_is_none(lambda: s3.get_public_access_block(Bucket=name))
     rules = [r for r in (lifecycle or {}).get("Rules", []) if r.get("Status") == "Enabled"]
     return {
         "name": name,

@@ -10,6 +10,8 @@ Uses a private sandbox; leaves nothing running.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -40,11 +42,25 @@ def estate(count: int) -> tuple[EnvironmentSpec, dict[str, str]]:
         base = bases[index % len(bases)]
         key = base if index < len(bases) else f"{base}-{index // len(bases) + 1}"
         roles[key], base_of[key] = originals[base], base
+        document["ec2"]["instances"].setdefault(key, document["ec2"]["instances"][base])  # each host an instance
     document["hosts"]["roles"] = roles
     return EnvironmentSpec.model_validate(document), base_of
 
 
-def gather_once(state, count: int, work: Path) -> float:
+def machine_cpu_seconds() -> float:
+    """CPU time spent by everything on this machine so far (/proc/stat), in seconds."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:9]
+    busy = sum(int(v) for i, v in enumerate(fields) if i not in (3, 4))  # not idle, not iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def suite_cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the ssh clients): the suite's own side of a gather."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def gather_once(state, count: int, work: Path) -> tuple[float, float, float]:
     spec, base_of = estate(count)
     run_dir = Path(tempfile.mkdtemp(dir=work))
     hosts = state.hosts["hosts"]
@@ -59,14 +75,15 @@ def gather_once(state, count: int, work: Path) -> float:
         },
     )
     snapshot = HostSnapshot(FactStore(run_dir), spec, access, aws=None)
-    started = time.monotonic()
+    started, machine, suite = time.monotonic(), machine_cpu_seconds(), suite_cpu_seconds()
     facts = snapshot.store.get_many([f"host-{key}" for key in base_of], snapshot._gather)
     elapsed = time.monotonic() - started
+    machine, suite = machine_cpu_seconds() - machine, suite_cpu_seconds() - suite
     snapshot.close()
     failed = [name for name, f in facts.items() if f.error]
     if failed:
         sys.exit(f"gather failed for {failed}")
-    return elapsed
+    return elapsed, suite, machine
 
 
 def main() -> None:
@@ -79,11 +96,17 @@ def main() -> None:
         try:
             if state.hosts is None:
                 sys.exit(f"no replica hosts: {state.hosts_unavailable}")
-            medians = {}
+            medians, cores = {}, os.cpu_count()
             for count in SIZES:
-                medians[count] = statistics.median(gather_once(state, count, work) for _ in range(args.runs))
-                print(f"{count:>2} hosts: host gather {medians[count]:.2f} s (median of {args.runs})")
-            print(f"30 hosts / 3 hosts: {medians[30] / medians[3]:.2f}x")
+                runs = [gather_once(state, count, work) for _ in range(args.runs)]
+                wall, suite, machine = (statistics.median(r[i] for r in runs) for i in range(3))
+                medians[count] = wall
+                print(
+                    f"{count:>2} hosts: host gather {wall:.2f} s wall (median of {args.runs}); CPU: the suite's side "
+                    f"{suite:.2f} s ({suite / count * 1000:.0f} ms per host), the whole machine {machine:.2f} s of "
+                    f"{wall * cores:.2f} s its {cores} cores had"
+                )
+            print(f"30 hosts / 3 hosts: {medians[30] / medians[3]:.2f}x wall")
         finally:
             lifecycle.down("staging", work / "sandbox")
 

@@ -122,9 +122,11 @@ def test_a_container_spinning_a_core(staging_hosts, spec_copy):
 @proves("test_container_memory_below_limit")
 def test_a_container_holding_more_memory_than_allowed(staging_hosts):
     staging_hosts.restore("backend")
-    staging_hosts.ssh(  # 1.1 GiB written (so resident), held for 30 s
+    staging_hosts.ssh(  # 1.1 GiB written (so resident), held for 30 s; until it is, however busy the machine
         "backend",
-        "docker exec -d backend-blue python3 -c \"import time; b = b'x' * (1100 * 2**20); time.sleep(30)\" && sleep 1",
+        "rm -f /run/held && docker exec -d backend-blue python3 -c \"import time; b = b'x' * (1100 * 2**20); "
+        "open('/run/held', 'w').close(); time.sleep(30)\" && "
+        "for i in $(seq 300); do [ -e /run/held ] && exit 0; sleep 0.1; done; exit 1",
     )
     result = staging_hosts.run("-k", "memory_below_limit")
     check = "test_container_memory_below_limit[staging-backend-backend-blue]"

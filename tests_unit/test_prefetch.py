@@ -1,6 +1,8 @@
 """Gather first, then check: what the scan of each check's source predicts it reads is what it really reads (so
 prefetching adds no call and misses nothing), and a filtered run still reads only what its checks need."""
 
+import re
+
 import pytest
 
 import tests_infra
@@ -40,3 +42,15 @@ def test_a_filtered_run_reads_only_what_its_checks_need(staging, selection, call
     assert result.exit_code == 0
     operations = dict(entry.rsplit(" ", 1) for entry in result.metadata["AWS operations"].split(", "))
     assert {name: int(count) for name, count in operations.items()} == calls
+
+
+def test_a_run_says_where_its_time_went(staging_hosts, tmp_path):
+    done = staging_hosts.cli("-k", "vpc or container_running or endpoint_health", reports_dir=tmp_path)
+    assert done.returncode == 0, done.stdout
+    line = next(line for line in done.stdout.splitlines() if line.startswith("Phases: "))
+    assert re.fullmatch(
+        r"Phases: start \d+\.\d\d s \(interpreter, imports\), setup \d+\.\d\d s \(spec, sandbox, credentials\), "
+        r"collect \d+\.\d\d s, gather \d+\.\d\d s \(AWS \d+\.\d\d s, hosts \d+\.\d\d s, endpoints \d+\.\d\d s, in "
+        r"parallel\), checks \d+\.\d\d s, report \d+\.\d\d s",
+        line,
+    ), line

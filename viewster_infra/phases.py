@@ -23,8 +23,13 @@ def process_start() -> float | None:
     return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
+_first_in_process = True  # only the process's first pytest session has its interpreter start to account for
+
+
 class Phases:
     def __init__(self) -> None:
+        global _first_in_process
+        self.first_in_process, _first_in_process = _first_in_process, False
         self.marks: dict[str, float] = {"configure": time.time()}
         self.gathered: dict[str, float] = {}  # prefetch.gather's parts (this process only)
 
@@ -33,7 +38,7 @@ class Phases:
 
     def line(self) -> str:
         m, parts = self.marks, []
-        started = process_start()
+        started = process_start() if self.first_in_process else None
         if started is not None:
             parts.append(f"start {m['configure'] - started:.2f} s (interpreter, imports)")
         steps = [

@@ -20,6 +20,7 @@ from pathlib import Path
 PRIVATE_DIRS = ["/run", "/var/log", "/var/lib/docker-standin", "/var/lib/nginx", "/usr/local/sbin"]
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 RECORDS_FILE = "zone.hosts"  # the DNS host's records, "address name" per line
+DNSMASQ = "/usr/sbin/dnsmasq"  # Debian's dnsmasq-base: the binary, no service
 
 
 def sh(*argv: str, **kwargs) -> None:
@@ -122,10 +123,10 @@ def _gid(group: str) -> int:
 def become_dns(host_dir: Path, address: str, zone: str) -> None:
     """dnsmasq answering for the zone from RECORDS_FILE only (re-read on SIGHUP: lifecycle.sync_dns), and refusing
     every other name: it has no upstream, so no query goes anywhere else."""
-    os.execvp(
-        "dnsmasq",
+    os.execv(
+        DNSMASQ,
         [
-            "dnsmasq",
+            DNSMASQ,
             "--keep-in-foreground",
             "--log-facility=-",
             "--user=root",

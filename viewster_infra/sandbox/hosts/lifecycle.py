@@ -32,7 +32,7 @@ REQUIRED_COMMANDS = [
     "redis-server",
     "/usr/lib/rabbitmq/bin/rabbitmq-server",
     "/usr/lib/postgresql/15/bin/postgres",
-    "dnsmasq",
+    "/usr/sbin/dnsmasq",
 ]
 READY_TIMEOUT_SECONDS = 60
 MAX_SLOTS = 250

@@ -41,9 +41,12 @@ browser:
 	  fi; \
 	else echo "not root or no apt-get: the browser tests will be skipped"; fi
 
-# The suite against a compliant local replica of $(ENV). The sandbox stays up afterwards so you can make drift
-# yourself and run again; `make sandbox-down` stops it.
-demo: install host-packages sandbox-up
+# The suite against a compliant local replica of $(ENV), started fresh: its CloudWatch datapoints cover the hour
+# before it came up, so a replica left up for longer reports "no data" as a real estate whose metrics stopped
+# would. It stays up afterwards so you can make drift yourself and run again; `make sandbox-down` stops it.
+demo: install host-packages
+	@$(PYTHON) -m viewster_infra.sandbox down --env=$(ENV) >/dev/null
+	$(PYTHON) -m viewster_infra.sandbox up --env=$(ENV)
 	@$(PYTHON) -m pytest --env=$(ENV) --sandbox; status=$$?; \
 	  echo; echo "Report: $$(ls -t reports/$(ENV)-*.html | head -n 1)"; \
 	  echo "The sandbox is still up: make sandbox-down stops it."; \

@@ -151,3 +151,15 @@ def test_an_unknown_checklist_is_one_line_and_exit_4(staging, tmp_path, asked):
     assert done.stderr.strip().splitlines() == [
         f"ERROR: --diagnose={asked}: no such checklist; choose one of api, websocket, db, redis, cpu"
     ]
+
+
+def test_a_broken_checklist_file_is_one_line_and_exit_4(staging, spec_copy, tmp_path):
+    chains = (spec_copy / "diagnosis.yaml").read_text()
+    (spec_copy / "diagnosis.yaml").write_text(
+        chains.replace('    symptom: {title: "GET /health', '    sympton: {title: "GET /health', 1)
+    )
+    done = staging.cli(f"--spec-dir={spec_copy}", reports_dir=tmp_path)
+    assert done.returncode == 4
+    assert done.stderr.strip().splitlines() == [
+        f"ERROR: {spec_copy / 'diagnosis.yaml'}: chains.api.symptom: Field required"
+    ]

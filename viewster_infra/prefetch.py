@@ -17,36 +17,52 @@ import inspect
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 MAX_THREADS = 12  # at most this many things gathered at once: the hosts, the endpoints, ten AWS services
 FOLLOWED = ("tests_infra", "viewster_infra")
 
 
-def reads_of(function, _seen: set | None = None) -> set[str]:
+def reads_of(function, _outer: frozenset = frozenset()) -> set[str]:
     """The facts a check function reads: "aws-<service>", "hosts", "endpoints"."""
-    seen = _seen if _seen is not None else set()
-    if function in seen:
+    if function in _READS:
+        return _READS[function]
+    if function in _outer:  # a helper that calls back into its caller: counted once, where it started
         return set()
-    seen.add(function)
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError):
-        return set()
+    node = _definition(function)
     found: set[str] = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
+    for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)) if node is not None else ():
+        func = call.func
         if isinstance(func, ast.Attribute) and func.attr == "facts" and isinstance(func.value, ast.Name):
             receiver = func.value.id
-            if receiver == "aws" and node.args and isinstance(node.args[0], ast.Constant):
-                found.add(f"aws-{node.args[0].value}")
+            if receiver == "aws" and call.args and isinstance(call.args[0], ast.Constant):
+                found.add(f"aws-{call.args[0].value}")
             elif receiver in ("hosts", "endpoints"):
                 found.add(receiver)
         called = _resolve(func, function.__globals__)
         if inspect.isfunction(called) and called.__module__.startswith(FOLLOWED):
-            found |= reads_of(called, seen)
+            found |= reads_of(called, _outer | {function})
+    _READS[function] = found
     return found
+
+
+_READS: dict = {}  # function -> what it reads: each source file is parsed once per process
+
+
+def _definition(function) -> ast.FunctionDef | None:
+    """The function's definition in its module's syntax tree (module-level functions; others from their source)."""
+    try:
+        if function.__qualname__ == function.__name__:
+            return _module_functions(inspect.getsourcefile(function)).get(function.__name__)
+        return ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
+
+
+@functools.cache
+def _module_functions(path: str) -> dict[str, ast.FunctionDef]:
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
 
 
 def _resolve(func: ast.expr, names: dict):

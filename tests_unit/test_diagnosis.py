@@ -161,5 +161,5 @@ def test_a_broken_checklist_file_is_one_line_and_exit_4(staging, spec_copy, tmp_
     done = staging.cli(f"--spec-dir={spec_copy}", reports_dir=tmp_path)
     assert done.returncode == 4
     assert done.stderr.strip().splitlines() == [
-        f"ERROR: {spec_copy / 'diagnosis.yaml'}: chains.api.symptom: Field required"
+        f"ERROR: {spec_copy / 'diagnosis.yaml'}: chains.api.symptom: field required"
     ]

@@ -8,10 +8,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from viewster_infra.spec.loader import SpecError
+from viewster_infra.spec.loader import SpecError, read_model
 
 REGISTRY_FILE = "controls.yaml"
 Severity = Literal["critical", "high", "medium", "low"]
@@ -41,17 +40,7 @@ class Registry(BaseModel):
 def load(spec_dir: Path) -> Registry:
     """The registry, validated: ids VS-<AREA>-<NN>, one control per check. SpecError is one line."""
     path = spec_dir / REGISTRY_FILE
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        registry = Registry.model_validate(document)
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot be read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise SpecError(f"{path}: {where}: {first['msg']}") from None
+    registry = read_model(path, Registry)
     for control_id in registry.controls:
         if not re.match(CONTROL_ID, control_id):
             raise SpecError(f"{path}: controls.{control_id}: an id reads VS-<AREA>-<NN>")

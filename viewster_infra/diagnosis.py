@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from viewster_infra.spec.loader import read_model
 
 CHAINS_FILE = "diagnosis.yaml"
 BROKEN = ("failed", "error")
@@ -41,22 +42,9 @@ class Chains(_Strict):
     chains: dict[str, Chain]
 
 
-class DiagnosisError(ValueError):
-    """specs/diagnosis.yaml cannot be used; the message is one line."""
-
-
 def load(spec_dir: Path) -> Chains:
-    path = spec_dir / CHAINS_FILE
-    try:
-        return Chains.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise DiagnosisError(f"{path}: not found") from None
-    except yaml.YAMLError as exc:
-        raise DiagnosisError(f"{path}: not YAML ({str(exc).splitlines()[0]})") from None
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise DiagnosisError(f"{path}: {where}: {error['msg']}") from None
+    """The checklists, validated; SpecError is one line naming the file and the field."""
+    return read_model(spec_dir / CHAINS_FILE, Chains)
 
 
 def matches(pattern: str, check_id: str, env: str) -> bool:

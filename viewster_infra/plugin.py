@@ -27,6 +27,7 @@ from viewster_infra import (
 from viewster_infra.context import RunContext, RunInputs, RunSetupError, start_run
 from viewster_infra.report import write
 from viewster_infra.sandbox import lifecycle
+from viewster_infra.spec.loader import SpecError
 
 CONTEXT = pytest.StashKey[RunContext]()
 REPORTS = pytest.StashKey[tuple[Path, Path, Path]]()  # html, JUnit xml, json
@@ -121,7 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         deployed_sha, settle_seconds = _gate_options(config)
         chains = diagnosis.load(config.getoption("spec_dir") or root / "specs")
-    except ValueError as exc:
+    except (ValueError, SpecError) as exc:
         raise pytest.UsageError(str(exc)) from None
     asked = config.getoption("diagnose")
     if asked is not None and asked not in chains.chains:

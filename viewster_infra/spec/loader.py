@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from viewster_infra.spec.model import EnvironmentSpec
 
 COMMON_FILE = "common.yaml"
 NOT_ENVIRONMENTS = {COMMON_FILE, "controls.yaml", "waivers.yaml", "diagnosis.yaml"}  # the other files of specs/
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class SpecError(Exception):
@@ -59,6 +62,17 @@ def load(spec_dir: Path, env: str) -> LoadedSpec:
         raise SpecError(f"{origin}: {where}: {_reason(first)}{more}") from None
     digest = hashlib.sha256(common_path.read_bytes() + b"\0" + env_path.read_bytes()).hexdigest()
     return LoadedSpec(env=env, spec=spec, files=(common_path, env_path), sha256=digest)
+
+
+def read_model(path: Path, model: type[M]) -> M:
+    """A YAML file of specs/ other than the environments' (controls, checklists), validated by its pydantic model;
+    SpecError is one line, `file: path.to.field: what is wrong`."""
+    try:
+        return model.model_validate(_read(path))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise SpecError(f"{path}: {where}: {_reason(first)}") from None
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
+import yaml
 
 from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
 from viewster_infra.sandbox import ecr_images, lifecycle
@@ -236,6 +237,14 @@ class Sandbox:
 
     def down(self) -> None:
         lifecycle.down(self.env, self.state_dir)
+
+
+def set_live(spec_dir: Path, **limits) -> None:
+    """Change limits of the `live` section in a copy of the spec (common.yaml), for a drift test's threshold."""
+    path = spec_dir / "common.yaml"
+    common = yaml.safe_load(path.read_text())
+    common["live"].update(limits)
+    path.write_text(yaml.safe_dump(common, allow_unicode=True))
 
 
 def proves(*check_names: str):

@@ -3,11 +3,8 @@ nearly full, too many connections, no data at all, an alarm firing), and reading
 however many metrics and alarms are checked."""
 
 import datetime as dt
-import shutil
 
-import yaml
-
-from tests_unit.harness import SPEC_DIR, proves
+from tests_unit.harness import proves, set_live
 from tests_unit.test_cloudwatch_drift import instance_id
 
 GIB = 2**30
@@ -110,7 +107,7 @@ def test_a_firing_alarm_says_why_and_since_when(staging):
     assert finding.endswith(f" UTC ({reason})")
 
 
-def test_insufficient_data_is_reported_and_fails_only_where_the_spec_says(staging, tmp_path):
+def test_insufficient_data_is_reported_and_fails_only_where_the_spec_says(staging, spec_copy):
     staging.client("cloudwatch").set_alarm_state(
         AlarmName="viewster-staging-rds-storage-low", StateValue="INSUFFICIENT_DATA", StateReason="No datapoints."
     )
@@ -118,11 +115,8 @@ def test_insufficient_data_is_reported_and_fails_only_where_the_spec_says(stagin
     check = "test_cloudwatch_alarm_not_firing[staging-rds-storage-low]"
     assert reported.exit_code == 0 and "INSUFFICIENT_DATA since " in reported.sections[check]
 
-    shutil.copytree(SPEC_DIR, tmp_path / "specs")
-    common = yaml.safe_load((tmp_path / "specs" / "common.yaml").read_text())
-    common["live"]["insufficient_data_fails"] = True
-    (tmp_path / "specs" / "common.yaml").write_text(yaml.safe_dump(common, allow_unicode=True))
-    strict = staging.run("-k", "firing", f"--spec-dir={tmp_path / 'specs'}")
+    set_live(spec_copy, insufficient_data_fails=True)
+    strict = staging.run("-k", "firing", f"--spec-dir={spec_copy}")
     assert set(strict.failures) == {check}
 
 

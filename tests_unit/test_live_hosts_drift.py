@@ -6,9 +6,8 @@ import time
 
 import pika
 import requests
-import yaml
 
-from tests_unit.harness import proves
+from tests_unit.harness import proves, set_live
 
 REDIS = "docker exec redis redis-cli"
 
@@ -73,9 +72,7 @@ def test_more_connections_than_the_spec_allows(staging_hosts, spec_copy):
         "for i in $(seq 50); do [ $(ss -tnH state established '( sport = :8080 )' | wc -l) -ge 2 ] && exit 0; "
         "sleep 0.1; done; exit 1",
     )
-    common = yaml.safe_load((spec_copy / "common.yaml").read_text())
-    common["live"]["backend_connections_max"] = 2
-    (spec_copy / "common.yaml").write_text(yaml.safe_dump(common, allow_unicode=True))
+    set_live(spec_copy, backend_connections_max=2)
     failures = staging_hosts.run("-k", "established", f"--spec-dir={spec_copy}").failures
     assert set(failures) == {"test_backend_established_connections[staging-backend-backend-blue]"}
     assert re.fullmatch(
@@ -104,9 +101,7 @@ def test_a_container_spinning_a_core(staging_hosts, spec_copy):
     staging_hosts.restore("backend")
     # A limit a busy container passes whatever else this machine runs meanwhile (other tests, other workers): three
     # busy processes on two cores get well over 20% between them; idle containers stay near 0.
-    common = yaml.safe_load((spec_copy / "common.yaml").read_text())
-    common["live"]["container_cpu_max_percent"] = 20
-    (spec_copy / "common.yaml").write_text(yaml.safe_dump(common, allow_unicode=True))
+    set_live(spec_copy, container_cpu_max_percent=20)
     assert staging_hosts.run("-k", "cpu_below_limit", f"--spec-dir={spec_copy}").failures == {}
     spin = "docker exec -d backend-blue timeout 30 sh -c 'while :; do :; done'"
     staging_hosts.ssh("backend", f"{spin}; {spin}; {spin}")

@@ -240,7 +240,8 @@ def _keep_diagnosed_chain(config: pytest.Config, context: RunContext, items: lis
     asked = config.getoption("diagnose")
     if asked is None:
         return
-    chain = diagnosis.load(Path(context.inputs.spec_dir)).chains[asked]
+    chains = config.stash.get(CHAINS, None) or diagnosis.load(Path(context.inputs.spec_dir))  # xdist: not yet read
+    chain = chains.chains[asked]
     keep = [item for item in items if diagnosis.in_chain(chain, item.name, context.env)]
     dropped = [item for item in items if item not in keep]
     if dropped:

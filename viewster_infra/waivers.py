@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from viewster_infra.spec.loader import SpecError
+from viewster_infra.spec.loader import YAML_LOADER, SpecError
 
 WAIVERS_FILE = "waivers.yaml"
 
@@ -73,7 +73,7 @@ def load(spec_dir: Path, known_controls: set[str], today: dt.date) -> Waivers:
     if not path.exists():
         return Waivers()
     try:
-        found = Waivers.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        found = Waivers.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {})
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark else ""

@@ -24,6 +24,7 @@ def up(env: str, spec_dir: Path, state_dir: Path) -> SandboxState:
     )
     try:
         seed(endpoint, spec, env)
+        moto_server.snapshot(endpoint)  # the compliant replica, to come back to after a drift
         state.hosts_unavailable = hosts.unavailable_reason()
         if state.hosts_unavailable is None:
             state.host_slot = hosts.allocate_slot()

@@ -1,4 +1,5 @@
-"""Starts and stops moto's server as a detached process on a free loopback port."""
+"""Starts and stops moto's server as a detached process on a free loopback port; takes and puts back snapshots of
+its state (moto_snapshot_server.py)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,17 @@ import requests
 
 READY_TIMEOUT_SECONDS = 20
 ROOT = Path(__file__).resolve().parents[2]
+# moto_snapshot_server.py's routes, outside every AWS API's paths
+SNAPSHOT_PATH = "/_sandbox/snapshot"
+RESTORE_PATH = "/_sandbox/restore"
+SNAPSHOT_SERVER = "viewster_infra.sandbox.moto_snapshot_server"
 
 
 class SandboxError(Exception):
     """The sandbox could not be brought up or down: one line for the person at the terminal."""
 
 
-def start(log_path: Path, account_id: str, module: str = "moto.server") -> tuple[int, str]:
+def start(log_path: Path, account_id: str, module: str = SNAPSHOT_SERVER) -> tuple[int, str]:
     """Start moto (or `module`, a wrapper of it); return its pid and endpoint once it answers."""
     port = _free_port()
     env = dict(os.environ, MOTO_ACCOUNT_ID=account_id, PYTHONPATH=str(ROOT))  # ROOT: for a wrapper module
@@ -46,6 +51,16 @@ def start(log_path: Path, account_id: str, module: str = "moto.server") -> tuple
             time.sleep(0.1)
     stop(process.pid)
     raise SandboxError(f"moto server did not answer on {endpoint} within {READY_TIMEOUT_SECONDS}s; see {log_path}")
+
+
+def snapshot(endpoint: str) -> None:
+    """The server's state now is the one `restore` goes back to."""
+    requests.post(f"{endpoint}{SNAPSHOT_PATH}", timeout=30).raise_for_status()
+
+
+def restore(endpoint: str) -> None:
+    """Back to the state of the last snapshot: every resource, id and datapoint as it was then."""
+    requests.post(f"{endpoint}{RESTORE_PATH}", timeout=30).raise_for_status()
 
 
 def stop(pid: int) -> None:

@@ -8,7 +8,9 @@ with the same options a person would type, returning every check's outcome and o
 from __future__ import annotations
 
 import gc
+import json
 import re
+import shlex
 import subprocess
 import time
 from collections.abc import Callable
@@ -23,8 +25,8 @@ import yaml
 
 from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
 from viewster_infra.sandbox import ecr_images, lifecycle, moto_server
+from viewster_infra.sandbox.hosts import init, render
 from viewster_infra.sandbox.hosts import lifecycle as hosts
-from viewster_infra.sandbox.hosts import render
 from viewster_infra.sandbox.seed import COMPLIANT_SCAN, scan_results, seed
 from viewster_infra.spec.loader import load, merged_document
 from viewster_infra.spec.model import EnvironmentSpec
@@ -215,6 +217,16 @@ class Sandbox:
             self.state.aws_endpoint_url,
             name,
         )
+
+    def recreate_container(self, role: str, name: str) -> None:
+        """Back to a compliant replica of one container, its host left as it is: removed and run again as the
+        host's deploy ran it (a fresh process, its runtime settings and data gone with the old one)."""
+        config = json.loads((lifecycle.host_dir(self.env, self.state_dir) / "hosts" / role / "host.json").read_text())
+        container = next(c for c in config["containers"] if c["name"] == name)
+        self.ssh(
+            role, f"docker rm -f {shlex.quote(name)} >/dev/null; {shlex.join(init.run_argv(container))} >/dev/null"
+        )
+        hosts.wait_ready(self.env, self.state.host_slot, self.spec, role)
 
     def kill_host(self, name: str) -> None:
         """Every process of one host killed at once, as a crashed machine (its namespace stays)."""

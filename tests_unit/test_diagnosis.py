@@ -97,7 +97,7 @@ def test_db_first_broken_link_is_the_security_group(staging_hosts):
 
 
 def test_redis_first_broken_link_is_the_stopped_container(staging_hosts):
-    staging_hosts.restore("thirdparty")
+    staging_hosts.restore("thirdparty", "redis")
     staging_hosts.ssh("thirdparty", "docker stop redis")  # link 2, and so link 4 (no memory figures) too
     chain = diagnosed(staging_hosts, "redis")
     assert chain["first_broken"] == "2"
@@ -115,7 +115,7 @@ def test_cpu_first_broken_link_is_the_firing_alarm(staging_hosts):
 
 
 def test_a_run_says_which_checklists_its_failures_belong_to(staging_hosts, tmp_path):
-    staging_hosts.restore("thirdparty")
+    staging_hosts.restore("thirdparty", "redis")
     staging_hosts.ssh("thirdparty", "docker stop redis")
     done = staging_hosts.cli(reports_dir=tmp_path)
     assert done.returncode == 1

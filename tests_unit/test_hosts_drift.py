@@ -190,7 +190,7 @@ def test_nginx_config_broken(staging_hosts):
 
 @proves("test_redis_answers_ping", "test_host_reaches")
 def test_redis_stopped(staging_hosts):
-    staging_hosts.restore("thirdparty")
+    staging_hosts.restore("thirdparty", "redis")
     staging_hosts.ssh("thirdparty", "docker stop redis")
     failures = staging_hosts.run().failures
     assert failures["test_redis_answers_ping[staging-thirdparty]"].startswith(

@@ -14,7 +14,7 @@ REDIS = "docker exec redis redis-cli"
 
 @proves("test_redis_memory_below_limit")
 def test_redis_without_a_memory_limit_and_near_one(staging_hosts):
-    staging_hosts.restore("thirdparty")
+    staging_hosts.restore("thirdparty", "redis")
     staging_hosts.ssh("thirdparty", f"{REDIS} config set maxmemory 0")
     assert staging_hosts.run("-k", "redis").failures == {
         "test_redis_memory_below_limit[staging-thirdparty]": "thirdparty redis: maxmemory expected set, found 0 "
@@ -31,7 +31,7 @@ def test_redis_without_a_memory_limit_and_near_one(staging_hosts):
 
 @proves("test_redis_no_evictions")
 def test_redis_evicting_keys(staging_hosts):
-    staging_hosts.restore("thirdparty")
+    staging_hosts.restore("thirdparty", "redis")
     staging_hosts.ssh(
         "thirdparty",
         f"{REDIS} config set maxmemory 2mb && {REDIS} config set maxmemory-policy allkeys-lru && "

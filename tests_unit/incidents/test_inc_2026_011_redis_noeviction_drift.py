@@ -5,7 +5,7 @@ from tests_unit.harness import proves
 
 @proves("test_redis_evicts_expiring_keys_at_its_limit")
 def test_redis_back_on_noeviction(staging_hosts):
-    staging_hosts.restore("thirdparty")
+    staging_hosts.restore("thirdparty", "redis")
     assert staging_hosts.run("-m", "incident").failures == {}
     staging_hosts.ssh("thirdparty", "docker exec redis redis-cli config set maxmemory-policy noeviction")
     result = staging_hosts.run("-m", "incident")

@@ -59,12 +59,17 @@ def image_store(config: dict) -> None:
 
 def start_containers(config: dict) -> None:
     for container in config["containers"]:
-        argv = ["docker", "run", "-d", "--name", container["name"]]
-        for publish in container["publish"]:
-            argv += ["-p", publish]
-        for key, value in container["env"].items():
-            argv += ["-e", f"{key}={value}"]
-        sh(*argv, container["image"], stdout=subprocess.DEVNULL, env=dict(os.environ, PATH=_path()))
+        sh(*run_argv(container), stdout=subprocess.DEVNULL, env=dict(os.environ, PATH=_path()))
+
+
+def run_argv(container: dict) -> list[str]:
+    """The `docker run` that starts one container of host.json, as the host's deploy does."""
+    argv = ["docker", "run", "-d", "--name", container["name"]]
+    for publish in container["publish"]:
+        argv += ["-p", publish]
+    for key, value in container["env"].items():
+        argv += ["-e", f"{key}={value}"]
+    return [*argv, container["image"]]
 
 
 def _path() -> str:

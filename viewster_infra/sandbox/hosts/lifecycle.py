@@ -121,6 +121,11 @@ def restart(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint
     return pid
 
 
+def wait_ready(env: str, index: int, spec: EnvironmentSpec, name: str) -> None:
+    """One host's sshd and published ports answering, and the backend's worker consuming, as after `restart`."""
+    _wait_ready(layout.places(env, index, list(spec.hosts.roles)), spec, only=name)
+
+
 def sync_dns(env_dir: Path, spec: EnvironmentSpec, endpoint_url: str, netns: str | None = None) -> None:
     """The DNS host's records: the A records of the sandbox's Route53 zone as they are now, as resolvers see them
     once a change has propagated. Called when the hosts come up and after every reseed (the Elastic IPs are new);

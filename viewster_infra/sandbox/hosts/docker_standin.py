@@ -4,6 +4,10 @@ Each "container" is a real process started from its image's program (images.py) 
 where Docker would publish them. State lives in /var/lib/docker-standin (private to the host). A container is
 running exactly while its process lives, so stopping it, killing it or breaking it shows in `docker ps` the way it
 would on a real host. Only what the suite and its tests use is implemented; anything else exits 125 saying so.
+
+Every `docker` command a probe sends starts this program, so it starts small: plain os file access instead of
+pathlib, and what only some commands need (subprocess, datetime, the image table) imported by those commands. It
+starts in about 13 ms instead of 31 (bare Python: 6 ms).
 """
 
 from __future__ import annotations
@@ -11,16 +15,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from viewster_infra.sandbox.hosts import images
-
-STATE = Path("/var/lib/docker-standin")
+STATE = "/var/lib/docker-standin"
 # Every process of a container carries its id in this variable: the stand-in's cgroup, so `docker stats` counts the
 # container's processes (and what `docker exec` started in it) and nothing else on the machine.
 MEMBER = "DOCKER_STANDIN_CONTAINER"
@@ -43,18 +41,33 @@ def _unsupported(command: str) -> int:
 # -- state -------------------------------------------------------------------------------------------------------
 
 
+def _read(path: str, errors: str | None = None) -> str:
+    with open(path, encoding="utf-8", errors=errors) as file:
+        return file.read()
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def _state(name: str) -> str:
+    return os.path.join(STATE, name)
+
+
 def _load(name: str) -> dict | None:
-    path = STATE / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    path = _state(f"{name}.json")
+    return json.loads(_read(path)) if os.path.exists(path) else None
 
 
 def _save(container: dict) -> None:
-    STATE.mkdir(parents=True, exist_ok=True)
-    (STATE / f"{container['name']}.json").write_text(json.dumps(container))
+    os.makedirs(STATE, exist_ok=True)
+    _write(_state(f"{container['name']}.json"), json.dumps(container))
 
 
 def _all() -> list[dict]:
-    return sorted((json.loads(p.read_text()) for p in STATE.glob("*.json")), key=lambda c: c["created"])
+    names = [n for n in os.listdir(STATE) if n.endswith(".json")] if os.path.isdir(STATE) else []
+    return sorted((json.loads(_read(_state(n))) for n in names), key=lambda c: c["created"])
 
 
 def _alive(container: dict) -> bool:
@@ -62,7 +75,7 @@ def _alive(container: dict) -> bool:
     if not pid:
         return False
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = _read(f"/proc/{pid}/stat")
     except OSError:
         return False
     fields = stat.rsplit(")", 1)[1].split()
@@ -74,8 +87,8 @@ def _find(ref: str) -> dict | None:
 
 
 def _local_images() -> list[dict]:
-    path = STATE / "images" / "index.json"  # beside, not among, the containers
-    return json.loads(path.read_text()) if path.exists() else []
+    path = _state("images/index.json")  # beside, not among, the containers
+    return json.loads(_read(path)) if os.path.exists(path) else []
 
 
 def _image(ref: str) -> dict | None:
@@ -132,7 +145,7 @@ def run(args: list[str]) -> int:
         "image_id": local["Id"],
         "ports": ports,
         "env": env,
-        "created": datetime.now(UTC).isoformat(),
+        "created": _now().isoformat(),
         "restart_count": 0,
     }
     _start(container)
@@ -148,7 +161,17 @@ def _parse_publish(value: str) -> dict:
     return {"host_ip": host_ip, "host_port": int(parts[-2]), "container_port": int(parts[-1]), "proto": proto or "tcp"}
 
 
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
 def _start(container: dict) -> None:
+    import subprocess
+
+    from viewster_infra.sandbox.hosts import images
+
     program = images.program_for(container["image"], container["ports"], container["env"])
     process = subprocess.Popen(
         program.argv,
@@ -162,7 +185,7 @@ def _start(container: dict) -> None:
     # Its output goes to the log with each line's time (log_relay.py); the relay ends when the container's last
     # process does (end of its output).
     subprocess.Popen(
-        [sys.executable, "-m", "viewster_infra.sandbox.hosts.log_relay", str(STATE / f"{container['name']}.log")],
+        [sys.executable, "-m", "viewster_infra.sandbox.hosts.log_relay", _state(f"{container['name']}.log")],
         stdin=process.stdout,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -171,8 +194,8 @@ def _start(container: dict) -> None:
     )
     process.stdout.close()
     container["pid"] = process.pid
-    container["proc_start"] = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    container["started"] = datetime.now(UTC).isoformat()
+    container["proc_start"] = _read(f"/proc/{process.pid}/stat").rsplit(")", 1)[1].split()[19]
+    container["started"] = _now().isoformat()
     container.pop("finished", None)
     _save(container)
 
@@ -210,6 +233,8 @@ def stop(args: list[str]) -> int:
 
 
 def _kill(container: dict) -> None:
+    import signal
+
     if _alive(container):
         os.killpg(container["pid"], signal.SIGTERM)
         for _ in range(100):
@@ -218,7 +243,7 @@ def _kill(container: dict) -> None:
             time.sleep(0.05)
         else:
             os.killpg(container["pid"], signal.SIGKILL)
-    container["finished"] = datetime.now(UTC).isoformat()
+    container["finished"] = _now().isoformat()
     _save(container)
 
 
@@ -232,8 +257,9 @@ def rm(args: list[str]) -> int:
             print(f"Error response from daemon: cannot remove container {ref}: container is running", file=sys.stderr)
             return 1
         _kill(container)
-        (STATE / f"{container['name']}.json").unlink()
-        (STATE / f"{container['name']}.log").unlink(missing_ok=True)
+        os.unlink(_state(f"{container['name']}.json"))
+        if os.path.exists(_state(f"{container['name']}.log")):
+            os.unlink(_state(f"{container['name']}.log"))
         print(ref)
     return 0
 
@@ -243,10 +269,10 @@ def rename(args: list[str]) -> int:
     container = _find(old)
     if container is None:
         return _no_such(old)
-    (STATE / f"{container['name']}.json").unlink()
-    log = STATE / f"{container['name']}.log"
-    if log.exists():
-        log.rename(STATE / f"{new}.log")
+    os.unlink(_state(f"{container['name']}.json"))
+    log = _state(f"{container['name']}.log")
+    if os.path.exists(log):
+        os.rename(log, _state(f"{new}.log"))
     container["name"] = new
     _save(container)
     return 0
@@ -261,7 +287,9 @@ def logs(args: list[str]) -> int:
     if container is None:
         return _no_such(args[-1])
     lines = []
-    for line in (STATE / f"{container['name']}.log").read_text(errors="replace").splitlines():
+    from datetime import datetime
+
+    for line in _read(_state(f"{container['name']}.log"), errors="replace").splitlines():
         written, _, text = line.partition(" ")
         if since is None or datetime.fromisoformat(written) >= since:
             lines.append(line if stamped else text)
@@ -269,17 +297,21 @@ def logs(args: list[str]) -> int:
     return 0
 
 
-def _since(value: str) -> datetime:
+def _since(value: str):
     """Docker's --since: a duration back from now (90s, 15m, 2h) or a time."""
+    from datetime import datetime, timedelta
+
     match = re.fullmatch(r"(\d+)([smh])", value)
     if match:
         seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
-        return datetime.now(UTC) - timedelta(seconds=seconds)
+        return _now() - timedelta(seconds=seconds)
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def exec_(args: list[str]) -> int:
     """docker exec [-d] [-i] [-t] NAME COMMAND...: the command runs as one of the container's processes."""
+    import subprocess
+
     detach = any(a in ("-d", "--detach") for a in args)
     rest = [a for a in args if a not in ("-i", "-t", "-it", "-ti", "-d", "--detach")]
     container = _find(rest[0])
@@ -314,15 +346,14 @@ def stats(args: list[str]) -> int:
     template, refs = _format_option([a for a in args if a != "--no-stream"])
     containers = [c for c in (_find(r) for r in refs) if c] if refs else _all()
     running = [c for c in containers if _alive(c)]
-    before, system_before = {c["id"]: _cpu_ticks(c) for c in running}, _system_ticks()
+    before, system_before = _sample(running), _system_ticks()
     time.sleep(STATS_INTERVAL_SECONDS)
-    system_delta = _system_ticks() - system_before
+    after, system_delta = _sample(running), _system_ticks() - system_before
     total = _meminfo_bytes("MemTotal")
     rows = []
     for container in running:
-        cpu = (_cpu_ticks(container) - before[container["id"]]) / system_delta * os.cpu_count() * 100
-        members = _members(container)
-        used = sum(rss for _, rss in members)
+        ticks, used, pids = after[container["id"]]
+        cpu = (ticks - before[container["id"]][0]) / system_delta * os.cpu_count() * 100
         rows.append(
             {
                 "BlockIO": "0B / 0B",
@@ -333,7 +364,7 @@ def stats(args: list[str]) -> int:
                 "MemUsage": f"{_human(used)} / {_human(total)}",
                 "Name": container["name"],
                 "NetIO": "0B / 0B",
-                "PIDs": str(len(members)),
+                "PIDs": str(pids),
             }
         )
     if template == "{{json .}}":
@@ -360,41 +391,43 @@ STATS_HEADINGS = {
 }
 
 
-def _members(container: dict) -> list[tuple[int, int]]:
-    """(pid, resident bytes) of the container's processes: its session (the container's process started one, and
-    its children stay in it) and whatever `docker exec` started in it (marked by the container's id; some
-    programs, redis-server among them, overwrite their own environment, hence the session too)."""
-    marker, page = f"{MEMBER}={container['id']}".encode(), os.sysconf("SC_PAGE_SIZE")
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
+def _sample(containers: list[dict]) -> dict[str, tuple[int, int, int]]:
+    """Container id -> (CPU ticks, resident bytes, processes) of its processes, all containers in one pass over
+    /proc. A container's processes: its session (the container's process started one, and its children stay in
+    it) and whatever `docker exec` started in it (marked by the container's id; some programs, redis-server among
+    them, overwrite their own environment, hence the session too)."""
+    by_session = {c["pid"]: c["id"] for c in containers}
+    by_marker = {f"\0{MEMBER}={c['id']}\0".encode(): c["id"] for c in containers}
+    page = os.sysconf("SC_PAGE_SIZE")
+    found = {c["id"]: [0, 0, 0] for c in containers}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
             continue
         try:
-            session = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[3])
-            if session == container["pid"] or marker in (proc / "environ").read_bytes().split(b"\0"):
-                found.append((int(proc.name), int((proc / "statm").read_text().split()[1]) * page))
+            fields = _read(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()
+            owner = by_session.get(int(fields[3]))
+            if owner is None:
+                with open(f"/proc/{pid}/environ", "rb") as file:
+                    environ = b"\0" + file.read()
+                owner = next((cid for marker, cid in by_marker.items() if marker in environ), None)
+                if owner is None:
+                    continue
+            resident = int(_read(f"/proc/{pid}/statm").split()[1]) * page
         except OSError:
             continue  # gone meanwhile
-    return found
-
-
-def _cpu_ticks(container: dict) -> int:
-    ticks = 0
-    for pid, _ in _members(container):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks
+        totals = found[owner]
+        totals[0] += int(fields[11]) + int(fields[12])  # utime, stime
+        totals[1] += resident
+        totals[2] += 1
+    return {cid: tuple(totals) for cid, totals in found.items()}
 
 
 def _system_ticks() -> int:
-    return sum(int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:8])
+    return sum(int(v) for v in _read("/proc/stat").splitlines()[0].split()[1:8])
 
 
 def _meminfo_bytes(key: str) -> int:
-    line = next(li for li in Path("/proc/meminfo").read_text().splitlines() if li.startswith(key + ":"))
+    line = next(li for li in _read("/proc/meminfo").splitlines() if li.startswith(key + ":"))
     return int(line.split()[1]) * 1024
 
 
@@ -446,7 +479,7 @@ def tag(args: list[str]) -> int:
         if target in image["RepoTags"]:
             image["RepoTags"].remove(target)
     found["RepoTags"].append(target)
-    (STATE / "images" / "index.json").write_text(json.dumps(images, indent=2))
+    _write(_state("images/index.json"), json.dumps(images, indent=2))
     return 0
 
 
@@ -539,8 +572,10 @@ def _matches(container: dict, running: bool, condition: str) -> bool:
 
 
 def _ps_row(container: dict, running: bool) -> dict:
+    from datetime import datetime
+
     since = datetime.fromisoformat(container["started" if running else "finished"])
-    age = _age(datetime.now(UTC) - since)
+    age = _age(_now() - since)
     ports = ", ".join(
         f"{p['host_ip']}:{p['host_port']}->{p['container_port']}/{p['proto']}" for p in container["ports"]
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 PRIVATE_DIRS = ["/run", "/var/log", "/var/lib/docker-standin", "/var/lib/nginx", "/usr/local/sbin"]
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 RECORDS_FILE = "zone.hosts"  # the DNS host's records, "address name" per line
+SKELETON_BASHRC, ROOT_BASHRC = "/etc/skel/.bashrc", "/root/.bashrc"
 DNSMASQ = "/usr/sbin/dnsmasq"  # Debian's dnsmasq-base: the binary, no service
 
 
@@ -35,6 +36,11 @@ def private_filesystem(host_dir: Path) -> None:
         target = Path("/etc") / entry.name
         if target.exists():
             sh("mount", "--bind", str(entry), str(target))
+    # A fresh machine's root: Debian's default ~/.bashrc, which returns at once for a command run over SSH (bash
+    # reads it then). This machine's own may set up a developer's tools (pyenv's init forks about a hundred
+    # processes) before every command the suite sends.
+    if Path(SKELETON_BASHRC).exists() and Path(ROOT_BASHRC).exists():
+        sh("mount", "--bind", SKELETON_BASHRC, ROOT_BASHRC)
     socket.sethostname((host_dir / "etc" / "hostname").read_text().strip())
     for directory in ("/var/log/nginx", "/run/sshd", "/var/lib/nginx/body"):
         Path(directory).mkdir(parents=True, exist_ok=True)
@@ -45,7 +51,8 @@ def docker_standin(config: dict) -> None:
     shim.write_text(
         "#!/bin/sh\n"
         "# Sandbox stand-in for docker: containers are real processes (see docker_standin.py)\n"
-        f'PYTHONPATH={config["root"]} exec {config["python"]} -m viewster_infra.sandbox.hosts.docker_standin "$@"\n'
+        # the file itself, not -m: runpy costs 3 ms, and a probe starts this a dozen times
+        f'PYTHONPATH={config["root"]} exec {config["python"]} -S {Path(__file__).with_name("docker_standin.py")} "$@"\n'
     )
     shim.chmod(0o755)
 

@@ -83,6 +83,9 @@ def host_files(
         "PrintMotd no\n"
         "MaxStartups 100\n"
         "MaxSessions 100\n"
+        # Both ends of every connection run on this machine: the classic X25519 exchange costs a tenth of the
+        # post-quantum hybrid OpenSSH 9 prefers (about 50 ms of CPU a connection, paid by the project's tests).
+        "KexAlgorithms curve25519-sha256\n"
     )
     hosts = ["127.0.0.1 localhost", f"{place.address} {place.name}"]
     hosts += [f"{p.address} {p.name}" for p in places.values() if p.name != place.name]

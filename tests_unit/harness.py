@@ -166,9 +166,10 @@ class Sandbox:
             for role, spec in self.spec.hosts.roles.items()
         }
         roles = [role for role, names in deployed.items() if names]
+        restarted_at = time.monotonic()
         with ThreadPoolExecutor() as pool:
             list(pool.map(lambda role: self.ssh(role, f"docker restart {deployed[role]}"), roles))
-        self.wait_for_the_worker()
+        self.wait_for_the_worker(since=restarted_at)
 
     def push_image(self, repository_key: str, commit: str, tags: tuple[str, ...] = ()) -> ecr_images.Image:
         """Push the image of `commit` to a repository, tagged with its short SHA and `tags`, as CI's build does, and
@@ -187,13 +188,15 @@ class Sandbox:
         )
         return image
 
-    def wait_for_the_worker(self) -> None:
-        """Until the backend's worker consumes every queue again (after a test starts a new backend container)."""
+    def wait_for_the_worker(self, since: float | None = None) -> None:
+        """Until the backend's worker consumes every queue again, as the broker reports it after `since` (when the
+        old worker was stopped; by default now: a test calls this right after starting a new backend container)."""
         broker = next(key for key, role in self.spec.hosts.roles.items() if role.rabbitmq is not None)
         hosts.wait_consumed(
             self.state.hosts["hosts"][broker]["address"],
             self.spec.hosts.roles[broker].rabbitmq.queues.values(),
             time.monotonic() + 30,
+            since=time.monotonic() if since is None else since,
         )
 
     def ssh(self, role: str, command: str) -> str:

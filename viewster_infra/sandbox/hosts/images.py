@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 STANDIN_DATA = Path("/var/lib/docker-standin")
+RABBITMQ_STATISTICS_SECONDS = 1.0  # how old the management API's queue figures may be
 
 
 @dataclass
@@ -84,7 +85,7 @@ def _rabbitmq(by_port: dict[int, dict]) -> Program:
         f"management.tcp.port = {management['host_port']}\n"
         "loopback_users = none\n"
         # the management API's queue figures every second instead of every 5 s, so a drift test waits less
-        "collect_statistics_interval = 1000\n"
+        f"collect_statistics_interval = {int(RABBITMQ_STATISTICS_SECONDS * 1000)}\n"
     )
     return Program(
         ["/usr/lib/rabbitmq/bin/rabbitmq-server"],

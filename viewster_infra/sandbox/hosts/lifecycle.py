@@ -17,7 +17,7 @@ import requests
 from filelock import FileLock
 
 from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
-from viewster_infra.sandbox.hosts import init, layout, network, render, tls
+from viewster_infra.sandbox.hosts import images, init, layout, network, render, tls
 from viewster_infra.sandbox.moto_server import SandboxError
 from viewster_infra.spec.model import EnvironmentSpec
 
@@ -108,6 +108,7 @@ def restart(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint
     Returns the new pid. Used to undo drift made on a host."""
     places = layout.places(env, index, list(spec.hosts.roles))
     place = places[name]
+    killed_at = time.monotonic()
     for pid in network.ip("netns", "pids", place.netns, check=False).stdout.split():
         subprocess.run(["kill", "-9", pid], capture_output=True)
     network.ip("-n", place.netns, "link", "set", "eth0", "up")
@@ -117,7 +118,7 @@ def restart(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint
     if name == "dns":
         sync_dns(env_dir, spec, endpoint_url)
     pid = _start(place, host_dir)
-    _wait_ready(places, spec, only=name)
+    _wait_ready(places, spec, only=name, since=killed_at)
     return pid
 
 
@@ -234,8 +235,11 @@ def _start(place: layout.HostPlace, host_dir: Path) -> int:
     return process.pid
 
 
-def _wait_ready(places: dict[str, layout.HostPlace], spec: EnvironmentSpec, only: str | None = None) -> None:
-    """Every host's sshd and every published port answering (RabbitMQ takes a few seconds to boot)."""
+def _wait_ready(
+    places: dict[str, layout.HostPlace], spec: EnvironmentSpec, only: str | None = None, since: float | None = None
+) -> None:
+    """Every host's sshd and every published port answering (RabbitMQ takes a few seconds to boot), and the
+    backend's worker consuming; `since`: when the host was stopped (see wait_consumed)."""
     wanted = [(places["database"].address, 5432)] if only in (None, "database") else []
     wanted += [(places["dns"].address, 53)] if only in (None, "dns") else []
     for role_name, role in spec.hosts.roles.items():
@@ -258,13 +262,20 @@ def _wait_ready(places: dict[str, layout.HostPlace], spec: EnvironmentSpec, only
     }
     for role_name, role in spec.hosts.roles.items():
         if role.rabbitmq is not None and role.rabbitmq.queues and only in (None, role_name, *consumer_roles):
-            wait_consumed(places[role_name].address, role.rabbitmq.queues.values(), deadline)
+            restarted_worker = since if only in consumer_roles else None  # a broker started afresh has no old figures
+            wait_consumed(places[role_name].address, role.rabbitmq.queues.values(), deadline, restarted_worker)
 
 
-def wait_consumed(address: str, queues, deadline: float) -> None:
+def wait_consumed(address: str, queues, deadline: float, since: float | None = None) -> None:
     """The backend's worker consuming each of its queues (it connects once the broker has booted, and again after
-    either restarts), as the management API reports it."""
+    either restarts), as the management API reports it.
+
+    `since`: when the worker was stopped (time.monotonic()). Until the broker has sampled its queues after that,
+    the API still counts the old worker's consumer, so no figure is trusted before then.
+    """
     wanted = {q.name: q.consumers_min for q in queues}
+    if since is not None:
+        time.sleep(max(0.0, since + images.RABBITMQ_STATISTICS_SECONDS * 1.5 - time.monotonic()))
     while True:
         try:
             listing = requests.get(f"http://{address}:15672/api/queues", auth=("guest", "guest"), timeout=2).json()

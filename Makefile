@@ -55,7 +55,7 @@ demo: install host-packages
 	  exit $$status
 
 test: install host-packages browser
-	$(PYTHON) -m pytest tests_unit -n 2
+	$(PYTHON) -m pytest tests_unit -n 3 --dist loadgroup
 
 lint: install
 	$(VENV)/bin/ruff check .

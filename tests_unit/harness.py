@@ -33,6 +33,9 @@ from viewster_infra.spec.model import EnvironmentSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_DIR = ROOT / "specs"
+# The tests that need a production sandbox run on one xdist worker (make test: --dist loadgroup), so one is started
+# in all instead of one per worker (12 s and 7 s of CPU each).
+PRODUCTION = pytest.mark.xdist_group("production")
 
 
 @dataclass

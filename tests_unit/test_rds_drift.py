@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests_unit.harness import proves
+from tests_unit.harness import PRODUCTION, proves
 
 DB = "viewster-staging-database"
 LABEL = f"rds {DB}"
@@ -103,6 +103,7 @@ def test_security_group_drift(staging):
     }
 
 
+@PRODUCTION
 def test_production_needs_at_least_one_day_of_backups(sandboxes):
     production = sandboxes("production")
     production.reset()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests_unit.harness import ROOT
+from tests_unit.harness import PRODUCTION, ROOT
 from viewster_infra.sandbox.ecr_images import COMMITS
 
 WORKFLOW = yaml.safe_load((ROOT / ".github" / "workflows" / "post-deploy-checks.yml").read_text())
@@ -99,6 +99,7 @@ def test_the_job_runs_only_after_a_successful_deploy():
     assert WORKFLOW[True]["workflow_run"]["branches"] == ["staging", "main"]  # YAML reads the key `on` as True
 
 
+@PRODUCTION
 def test_a_deploy_of_main_is_checked_on_production_at_its_commit(sandboxes, tmp_path, own_reports):
     production = sandboxes("production")
     production.reset()

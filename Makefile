@@ -1,6 +1,11 @@
 # Two commands for a fresh machine: `make demo` (the suite against a local sandbox) and `make test` (the suite's
 # own tests). Both install what they need into .venv first.
 
+# Python compiles each module it imports and keeps the bytecode in __pycache__ (git-ignored): with this variable
+# set in the environment it compiles everything at every start instead, 0.3 s of each of the ~40 suite runs
+# `make test` starts.
+unexport PYTHONDONTWRITEBYTECODE
+
 PYTHON_SYSTEM ?= python3
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python

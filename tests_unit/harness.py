@@ -244,7 +244,18 @@ class Sandbox:
         """A new TLS certificate on a host, then nginx reloaded, as a renewal (or a botched one) would."""
         env_dir = lifecycle.host_dir(self.env, self.state_dir)
         render.certificate_for(env_dir / "hosts" / role / "etc" / "nginx", env_dir, names, days)
+        self.reload_nginx(role)
+
+    def reload_nginx(self, role: str) -> None:
+        """`nginx -s reload`, returning once new workers serve. The signal returns at once; the master then starts
+        new workers while the old ones finish, so a run right after could still meet the old configuration."""
+        workers = "pgrep -f '^nginx: worker process$' | sort"  # old ones are renamed "... is shutting down"
+        before = set(self.ssh(role, workers).split())
         self.ssh(role, "nginx -s reload")
+        deadline = time.monotonic() + 10
+        while not (serving := set(self.ssh(role, workers).split())) or serving & before:
+            assert time.monotonic() < deadline, f"{role}: nginx did not start new workers after a reload"
+            time.sleep(0.05)
 
     def client(self, service: str):
         """A plain (writing) boto3 client on the sandbox, for making drift."""

@@ -79,9 +79,8 @@ def test_api_first_broken_link_is_the_stopped_container(staging_hosts):
 
 def test_websocket_first_broken_link_is_the_read_timeout(staging_hosts):
     staging_hosts.restore("backend")
-    staging_hosts.ssh(  # link 1
-        "backend", f"sed -i 's/proxy_read_timeout .*;/proxy_read_timeout 60s;/' {WEBSOCKET_SNIPPET} && nginx -s reload"
-    )
+    staging_hosts.ssh("backend", f"sed -i 's/proxy_read_timeout .*;/proxy_read_timeout 60s;/' {WEBSOCKET_SNIPPET}")
+    staging_hosts.reload_nginx("backend")  # link 1
     revoke(staging_hosts, "viewster-staging-backend-sg", 443, cidr="0.0.0.0/0")  # link 4, later
     chain = diagnosed(staging_hosts, "websocket")
     assert chain["first_broken"] == "1"

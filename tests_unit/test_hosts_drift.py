@@ -104,9 +104,8 @@ WEBSOCKET_SNIPPET = "/etc/nginx/snippets/websocket.conf"
 @proves("test_nginx_site_proxy_read_timeout")
 def test_read_timeout_changed_in_an_included_file(staging_hosts):
     staging_hosts.restore("backend")
-    staging_hosts.ssh(
-        "backend", f"sed -i 's/proxy_read_timeout .*;/proxy_read_timeout 60s;/' {WEBSOCKET_SNIPPET} && nginx -s reload"
-    )
+    staging_hosts.ssh("backend", f"sed -i 's/proxy_read_timeout .*;/proxy_read_timeout 60s;/' {WEBSOCKET_SNIPPET}")
+    staging_hosts.reload_nginx("backend")
     assert staging_hosts.run().failures == {
         "test_nginx_site_proxy_read_timeout[staging-backend-api]": "backend nginx site staging-api.viewster.io: "
         "proxy_read_timeout (s) expected 86400, found 60"
@@ -115,16 +114,16 @@ def test_read_timeout_changed_in_an_included_file(staging_hosts):
 
 def test_read_timeout_in_other_units_is_the_same_setting(staging_hosts):
     staging_hosts.restore("backend")
-    staging_hosts.ssh(
-        "backend", f"sed -i 's/proxy_read_timeout .*;/proxy_read_timeout 24h;/' {WEBSOCKET_SNIPPET} && nginx -s reload"
-    )
+    staging_hosts.ssh("backend", f"sed -i 's/proxy_read_timeout .*;/proxy_read_timeout 24h;/' {WEBSOCKET_SNIPPET}")
+    staging_hosts.reload_nginx("backend")
     assert staging_hosts.run().failures == {}
 
 
 @proves("test_nginx_site_websocket_upgrade", "test_endpoint_websocket_upgrade")
 def test_upgrade_header_dropped(staging_hosts):
     staging_hosts.restore("backend")
-    staging_hosts.ssh("backend", f"sed -i '/Upgrade/d' {WEBSOCKET_SNIPPET} && nginx -s reload")
+    staging_hosts.ssh("backend", f"sed -i '/Upgrade/d' {WEBSOCKET_SNIPPET}")
+    staging_hosts.reload_nginx("backend")
     failures = staging_hosts.run().failures
     assert failures["test_nginx_site_websocket_upgrade[staging-backend-api]"] == (
         "backend nginx site staging-api.viewster.io: WebSocket settings expected {'proxy_http_version': '1.1', "
@@ -140,9 +139,8 @@ def test_upgrade_header_dropped(staging_hosts):
 @proves("test_nginx_site_proxy_pass")
 def test_site_proxied_to_the_wrong_port(staging_hosts):
     staging_hosts.restore("frontend")
-    staging_hosts.ssh(
-        "frontend", "sed -i 's/127.0.0.1:3001/127.0.0.1:3000/' /etc/nginx/sites-enabled/admin.conf && nginx -s reload"
-    )
+    staging_hosts.ssh("frontend", "sed -i 's/127.0.0.1:3001/127.0.0.1:3000/' /etc/nginx/sites-enabled/admin.conf")
+    staging_hosts.reload_nginx("frontend")
     assert staging_hosts.run().failures == {
         "test_nginx_site_proxy_pass[staging-frontend-admin]": "frontend nginx site staging-admin.viewster.io: "
         "proxy_pass expected 'http://127.0.0.1:3001', found 'http://127.0.0.1:3000'"
@@ -266,9 +264,9 @@ def test_health_500_when_the_database_is_down(staging_hosts):
 def test_redirect_to_plain_http(staging_hosts):
     staging_hosts.restore("frontend")
     staging_hosts.ssh(
-        "frontend",
-        "sed -i 's|return 301 https://|return 302 http://|' /etc/nginx/sites-enabled/site.conf && nginx -s reload",
+        "frontend", "sed -i 's|return 301 https://|return 302 http://|' /etc/nginx/sites-enabled/site.conf"
     )
+    staging_hosts.reload_nginx("frontend")
     assert staging_hosts.run().failures == {
         "test_endpoint_http_redirects_to_https[staging-site]": "GET http://staging.viewster.io/: redirect target "
         "expected 'https://staging.viewster.io', found 'http://staging.viewster.io'"

@@ -10,9 +10,10 @@ SITE = "/etc/nginx/sites-enabled/api.conf"
 def test_upload_limit_dropped_from_the_api_site(staging_hosts):
     staging_hosts.restore("backend")
     staging_hosts.ssh("backend", f"sed -i 's/client_max_body_size 100m;/client_max_body_size 102400k;/' {SITE}")
-    staging_hosts.ssh("backend", "nginx -s reload")
+    staging_hosts.reload_nginx("backend")
     assert staging_hosts.run("-m", "incident").failures == {}
-    staging_hosts.ssh("backend", f"sed -i '/client_max_body_size/d' {SITE} && nginx -s reload")
+    staging_hosts.ssh("backend", f"sed -i '/client_max_body_size/d' {SITE}")
+    staging_hosts.reload_nginx("backend")
     result = staging_hosts.run("-m", "incident")
     check = "test_api_accepts_uploads_up_to_the_app_limit[staging-backend-api]"
     assert result.failures == {

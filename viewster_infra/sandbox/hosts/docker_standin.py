@@ -6,8 +6,8 @@ running exactly while its process lives, so stopping it, killing it or breaking 
 would on a real host. Only what the suite and its tests use is implemented; anything else exits 125 saying so.
 
 Every `docker` command a probe sends starts this program, so it starts small: plain os file access instead of
-pathlib, and what only some commands need (subprocess, datetime, the image table) imported by those commands. It
-starts in about 13 ms instead of 31 (bare Python: 6 ms).
+pathlib, and what only some commands need (subprocess, datetime, the image table) imported by those commands; the
+shim imports it (bytecode cached) with -S. A call takes about 16 ms instead of 31 (bare Python: 6 ms).
 """
 
 from __future__ import annotations

@@ -229,10 +229,11 @@ class Sandbox:
         host's deploy ran it (a fresh process, its runtime settings and data gone with the old one)."""
         config = json.loads((lifecycle.host_dir(self.env, self.state_dir) / "hosts" / role / "host.json").read_text())
         container = next(c for c in config["containers"] if c["name"] == name)
+        removed_at = time.monotonic()
         self.ssh(
             role, f"docker rm -f {shlex.quote(name)} >/dev/null; {shlex.join(init.run_argv(container))} >/dev/null"
         )
-        hosts.wait_ready(self.env, self.state.host_slot, self.spec, role)
+        hosts.wait_ready(self.env, self.state.host_slot, self.spec, role, since=removed_at)
 
     def kill_host(self, name: str) -> None:
         """Every process of one host killed at once, as a crashed machine (its namespace stays)."""
@@ -249,13 +250,15 @@ class Sandbox:
     def reload_nginx(self, role: str) -> None:
         """`nginx -s reload`, returning once new workers serve. The signal returns at once; the master then starts
         new workers while the old ones finish, so a run right after could still meet the old configuration."""
-        workers = "pgrep -f '^nginx: worker process$' | sort"  # old ones are renamed "... is shutting down"
-        before = set(self.ssh(role, workers).split())
-        self.ssh(role, "nginx -s reload")
-        deadline = time.monotonic() + 10
-        while not (serving := set(self.ssh(role, workers).split())) or serving & before:
-            assert time.monotonic() < deadline, f"{role}: nginx did not start new workers after a reload"
-            time.sleep(0.05)
+        # One SSH command: the wait runs on the host. Old workers are renamed "... is shutting down", so the
+        # pattern's pids are all new once none of them was there before the reload.
+        workers = "pgrep -f '^nginx: worker process$' | sort"
+        self.ssh(
+            role,
+            f"before=$({workers}); nginx -s reload; for i in $(seq 200); do now=$({workers}); "
+            '[ -n "$now" ] && [ -z "$(printf \'%s\\n%s\\n\' "$before" "$now" | sort | uniq -d)" ] && exit 0; '
+            "sleep 0.05; done; echo 'nginx started no new workers within 10 s of a reload' >&2; exit 1",
+        )
 
     def client(self, service: str):
         """A plain (writing) boto3 client on the sandbox, for making drift."""

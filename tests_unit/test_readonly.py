@@ -1,6 +1,5 @@
 """The suite cannot change what it inspects, nor read a secret value: refused in code, before anything is sent."""
 
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -75,24 +74,23 @@ def test_ssh_key_from_ssm_is_used_and_never_shown(staging_hosts, tmp_path):
     reports = tmp_path / "reports"
     # This run's own temp directory (another worker's run may hold its key meanwhile); short, as SSH's control
     # sockets live there and a socket's path has at most 107 characters.
-    run_temp = Path(tempfile.mkdtemp(prefix="vs-"))
-    result = run_pytest(
-        "--env=staging",
-        "--sandbox",
-        f"--sandbox-dir={staging_hosts.state_dir}",
-        f"--reports-dir={reports}",
-        f"--ssh-config={without_key}",
-        "--ssh-key-from-ssm",
-        "-rA",
-        env_overrides={"TMPDIR": str(run_temp)},
-    )
+    with tempfile.TemporaryDirectory(prefix="vs-") as run_temp:
+        result = run_pytest(
+            "--env=staging",
+            "--sandbox",
+            f"--sandbox-dir={staging_hosts.state_dir}",
+            f"--reports-dir={reports}",
+            f"--ssh-config={without_key}",
+            "--ssh-key-from-ssm",
+            "-rA",
+            env_overrides={"TMPDIR": run_temp},
+        )
+        assert list(Path(run_temp).glob("viewster-staging-*/ssh-key-from-ssm")) == []
     assert result.returncode == 0, result.stdout[-3000:]
     key_body = identity.read_text().splitlines()[1]
     assert key_body not in result.stdout + result.stderr
     for report in reports.iterdir():
         assert key_body not in report.read_text()
-    assert list(run_temp.glob("viewster-staging-*/ssh-key-from-ssm")) == []
-    shutil.rmtree(run_temp)
 
 
 def test_ssm_get_parameter_is_allowed_only_for_the_named_key(reader):

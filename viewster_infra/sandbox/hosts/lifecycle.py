@@ -122,9 +122,10 @@ def restart(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint
     return pid
 
 
-def wait_ready(env: str, index: int, spec: EnvironmentSpec, name: str) -> None:
-    """One host's sshd and published ports answering, and the backend's worker consuming, as after `restart`."""
-    _wait_ready(layout.places(env, index, list(spec.hosts.roles)), spec, only=name)
+def wait_ready(env: str, index: int, spec: EnvironmentSpec, name: str, since: float | None = None) -> None:
+    """One host's sshd and published ports answering, and the backend's worker consuming, as after `restart`;
+    `since`: when something on it was stopped (a container run again)."""
+    _wait_ready(layout.places(env, index, list(spec.hosts.roles)), spec, only=name, since=since)
 
 
 def sync_dns(env_dir: Path, spec: EnvironmentSpec, endpoint_url: str, netns: str | None = None) -> None:

@@ -7,5 +7,6 @@ another, is the resolver a client would ask: it serves the sandbox's Route53 zon
 
 No container engine can run on these machines. The containers are real processes started by a `docker` stand-in
 (docker_standin.py) that answers `docker ps`, `inspect`, `logs`, `exec`, `stop`, `start`, `rm`, `rename` and `run`
-from those processes: a container is "running" exactly while its process lives.
+from those processes: a container is "running" exactly while its process lives. Like Docker's CLI, `docker` is a
+client of a daemon (docker_daemon.py), so that a call does not start Python.
 """

@@ -1,0 +1,63 @@
+"""The docker stand-in answers the same through its daemon as run by itself: output, errors, exit status, and a
+command run in a container. The daemon only makes a call cheaper (docker_daemon.py); these prove it changes nothing
+a probe or an operator could see, and that `docker` still works when the daemon is gone."""
+
+from __future__ import annotations
+
+from viewster_infra.sandbox.hosts import docker_daemon
+
+# Each stream into a file of its own, shown after: through pipes the client goes through the daemon; straight into
+# regular files the daemon answers `fallback` and the client runs the stand-in itself.
+THROUGH = "{command} 2> >(cat >$e) | cat >$o; status=${{PIPESTATUS[0]}}; wait $!"
+STANDALONE = "{command} >$o 2>$e; status=$?"
+SHOWN = (
+    'o=$(mktemp); e=$(mktemp); {run}; echo "stdout:"; cat $o; echo "stderr:"; cat $e; echo "status=$status"; rm $o $e'
+)
+
+
+def both_ways(sandbox, role: str, command: str) -> tuple[str, str]:
+    """The command's stdout, stderr and exit status, through the daemon and run by the client itself."""
+    return tuple(sandbox.ssh(role, SHOWN.format(run=way.format(command=command))) for way in (THROUGH, STANDALONE))
+
+
+def test_a_request_carries_every_argument_as_given():
+    request = docker_daemon.HEADER.pack(42, 4) + b"".join(
+        docker_daemon.LENGTH.pack(len(arg)) + arg for arg in (b"exec", b"", b"a b", "데이터".encode())
+    )
+    assert docker_daemon.parse(request) == (42, ["exec", "", "a b", "데이터"])
+
+
+def test_the_two_ways_are_the_daemon_and_the_stand_in_itself(staging_hosts):
+    # what ran `docker exec`: the parent of the command it started
+    parent = "docker exec redis sh -c 'xargs -0 echo </proc/$PPID/cmdline'"
+    through, standalone = both_ways(staging_hosts, "thirdparty", parent)
+    assert "viewster_infra.sandbox.hosts.docker_daemon" in through
+    assert "docker_standin import main" in standalone
+
+
+def test_answers_through_the_daemon_are_those_of_the_stand_in_itself(staging_hosts):
+    for command in (
+        "docker ps --format '{{.Names}} {{.Image}} {{.Ports}}'",
+        "docker inspect redis rabbitmq --format '{{.Name}} {{.State.Running}} {{.Config.Image}}'",
+        "docker inspect redis nope",  # one found, one missing: the JSON, the error and status 1
+        "docker logs --tail 3 redis",
+        "docker image inspect redis:7-alpine",
+        "docker exec redis redis-cli ping",
+        "docker exec redis sh -c 'echo out; echo err >&2; exit 3'",  # the command's streams and status
+        "docker volume ls",  # not implemented: 125 and the stand-in's one line
+    ):
+        through, standalone = both_ways(staging_hosts, "thirdparty", command)
+        assert through == standalone, f"{command}:\n{through}\n!=\n{standalone}"
+    assert "status=3" in both_ways(staging_hosts, "thirdparty", "docker exec redis sh -c 'exit 3'")[0]
+    assert "status=125" in both_ways(staging_hosts, "thirdparty", "docker volume ls")[0]
+
+
+def test_a_reader_that_stops_early_gets_the_first_line_and_the_pipe_ends(staging_hosts):
+    assert staging_hosts.ssh("thirdparty", "docker exec redis redis-cli info | head -n 1").strip() == "# Server"
+
+
+def test_without_the_daemon_docker_still_answers_by_itself(staging_hosts):
+    staging_hosts.restore("frontend")
+    staging_hosts.ssh("frontend", "pkill -f viewster_infra.sandbox.hosts.docker_daemon")
+    listed = staging_hosts.ssh("frontend", "docker ps --format '{{.Names}}' | sort")
+    assert listed.split() == ["admin-frontend-blue", "frontend-blue"]

@@ -202,6 +202,11 @@ class Sandbox:
             since=time.monotonic() if since is None else since,
         )
 
+    def aws_requests(self) -> int:
+        """Requests the sandbox's AWS has answered so far (its server logs one line for each)."""
+        log = self.state_dir / f"{self.env}-moto.log"
+        return sum(1 for line in log.read_text().splitlines() if '"POST ' in line or '"GET ' in line)
+
     def ssh(self, role: str, command: str) -> str:
         """Run a command on a replica host, as an operator would (drift is made the way it happens in life)."""
         done = subprocess.run(

@@ -76,14 +76,18 @@ def test_a_check_without_a_control_is_a_usage_error(staging, spec_copy, tmp_path
     registry = yaml.safe_load((spec_copy / "controls.yaml").read_text())
     del registry["controls"]["VS-RDS-02"]
     (spec_copy / "controls.yaml").write_text(yaml.safe_dump(registry, allow_unicode=True))
+    requests_before = staging.aws_requests()
     result = run_pytest(
         "--env=staging",
         "--sandbox",
         f"--sandbox-dir={staging.state_dir}",
         f"--spec-dir={spec_copy}",
-        f"--reports-dir={tmp_path}",
+        f"--reports-dir={tmp_path / 'reports'}",
     )
     assert_usage_error(
         result,
         f"test_rds_engine_version has no control in {spec_copy / 'controls.yaml'}: add one (id, title, severity, guide)",
     )
+    # refused before reading the estate (only the credentials were checked), and no report of a run that was not
+    assert staging.aws_requests() - requests_before <= 1
+    assert not list((tmp_path / "reports").glob("*"))

@@ -45,6 +45,7 @@ def checks_copy(tmp_path, marker: str):
 )
 def test_a_malformed_marker_is_one_line_naming_the_file(staging, tmp_path, marker, problem):
     bad = checks_copy(tmp_path, marker)
+    requests_before = staging.aws_requests()
     done = run_pytest(
         "--env=staging",
         "--sandbox",
@@ -56,6 +57,9 @@ def test_a_malformed_marker_is_one_line_naming_the_file(staging, tmp_path, marke
     )
     assert done.returncode == 4, done.stdout + done.stderr
     assert done.stderr.strip().splitlines() == [f"ERROR: {bad}: test_bad: incident marker: {problem}"]
+    # refused before reading the estate (only the credentials were checked), and no report of a run that was not
+    assert staging.aws_requests() - requests_before <= 1
+    assert not list((tmp_path / "r").glob("*"))
 
 
 def test_incident_checks_run_alone_and_the_reports_carry_them(staging_hosts, tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from _pytest import junitxml  # xml_key: junitxml's own handle on the report being written
@@ -36,6 +37,7 @@ CHANGES = pytest.StashKey[dict]()
 CHAINS = pytest.StashKey[diagnosis.Chains]()
 VERDICTS = pytest.StashKey[list]()
 PHASES = pytest.StashKey[phases.Phases]()
+REFUSED = pytest.StashKey[str]()  # why the collected checks are refused (a usage error): nothing is gathered
 WAIVER_CHECKS = "test_waivers.py"
 CHECKS_DIR = "tests_infra"
 
@@ -218,21 +220,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             try:
                 incident = incidents.from_marker(marker)
             except incidents.IncidentMarkerError as exc:
-                raise pytest.UsageError(f"{item.path}: {item.originalname}: incident marker: {exc}") from None
+                _refuse(config, f"{item.path}: {item.originalname}: incident marker: {exc}")
             item.user_properties += [("control", incident.id), ("severity", incident.severity)]
             item.user_properties += incident.properties()
             continue
         found = context.control_of(item.originalname)
         if found is None:
-            raise pytest.UsageError(
+            _refuse(
+                config,
                 f"{item.originalname} has no control in {Path(context.inputs.spec_dir) / controls.REGISTRY_FILE}: "
-                "add one (id, title, severity, guide)"
+                "add one (id, title, severity, guide)",
             )
         control_id, _, severity = found
         item.user_properties += [("control", control_id), ("severity", severity)]
         resource = _resource(item)
         if resource is not None:
             item.user_properties.append(("resource", resource))
+
+
+def _refuse(config: pytest.Config, problem: str) -> NoReturn:
+    """A usage error found in the collected checks. pytest still calls pytest_collection_finish after it (from a
+    `finally`), so the refusal is noted for it and the reports: the estate is not read, no report is written."""
+    config.stash[REFUSED] = problem
+    junit = config.stash.get(junitxml.xml_key, None)
+    if junit is not None:  # nor a JUnit file of no tests, which CI would read as green (as junitxml's unconfigure)
+        del config.stash[junitxml.xml_key]
+        config.pluginmanager.unregister(junit)
+    raise pytest.UsageError(problem)
 
 
 def _keep_diagnosed_chain(config: pytest.Config, context: RunContext, items: list[pytest.Item]) -> None:
@@ -253,7 +267,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Gather everything the collected checks read, at once and in parallel, before the first check (prefetch.py).
     Under xdist each worker asks for what its collection needs; the fact store still gathers each thing once."""
     context = session.config.stash.get(CONTEXT, None)
-    if context is None:
+    if context is None or REFUSED in session.config.stash:
         return
     timing = session.config.stash[PHASES]
     timing.mark("collected")
@@ -269,8 +283,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file
 def pytest_sessionfinish(session: pytest.Session) -> None:
     context = session.config.stash.get(CONTEXT, None)
-    if context is None or hasattr(session.config, "workerinput"):
-        return
+    if context is None or REFUSED in session.config.stash or hasattr(session.config, "workerinput"):
+        return  # a refused run read nothing and reports nothing: its one line says why
     session.config.stash[PHASES].mark("checked")
     results = session.config.stash[OUTCOMES].outcomes
     fail_on = session.config.getoption("fail_on")
@@ -315,7 +329,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     context = config.stash.get(CONTEXT, None)
-    if context is None:
+    if context is None or REFUSED in config.stash:
         return
     recorded = config.stash[OUTCOMES]
     verdicts = config.stash.get(VERDICTS, [])

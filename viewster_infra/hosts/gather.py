@@ -122,7 +122,7 @@ class HostSnapshot:
         elapsed_ms = round((time.monotonic() - started) * 1000)
         return Facts(
             name=name,
-            data=probe.parse(result.stdout, self._spec, role, unresolved),
+            data=probe.parse(result.stdout_bytes, self._spec, role, unresolved),
             calls={"ssh connections": 0 if connected else 1, "ssh commands": 1, "ssh wall ms": elapsed_ms},
         )
 

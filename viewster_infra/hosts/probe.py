@@ -1,15 +1,17 @@
 """One shell script per host that reports everything its checks need, in one SSH round trip.
 
-Every section starts with a line `### NAME`; multi-line output is base64 on one line. The script only reads: it runs
-`docker ps/inspect/logs/exec redis-cli`, `nginx -t/-T`, `service nginx status`, `ss`, `df`, `tail`, `curl` and TCP
-connects. `parse` turns its output into the host's facts, keyed by spec names.
+Every section starts with a line `### TOKEN NAME`, TOKEN random for each probe, so that no command's output can pass
+for a header. Output goes out as the commands print it: no encoding process per section, which on a host costs a
+fork and an exec each. The script only reads: it runs `docker ps/inspect/logs/exec redis-cli`, `nginx -T`,
+`service nginx status`, `ss`, `df`, `tail`, `curl` and TCP connects. `parse` turns its output into the host's facts,
+keyed by spec names.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import re
+import secrets
 import shlex
 from datetime import UTC, datetime
 
@@ -21,108 +23,115 @@ ERROR_LOG_LINES = 500  # enough to cover the log window on a busy host; the repo
 NGINX_TIME = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(\w+)\]")
 CRITICAL = {"crit", "alert", "emerg"}
 QUEUE_COLUMNS = "vhost,name,messages_ready,messages_unacknowledged,consumers"
-SECTION = re.compile(r"^### (\S+)$", re.MULTILINE)
+HEADER = re.compile(r"^### ([0-9a-f]{32}) \S+$", re.MULTILINE)  # the first names the probe's token
 
 
 def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool, log_window_minutes: int = 15) -> str:
     """The probe for one role. reach_targets: key -> (address, port) to test a TCP connect to."""
     q = shlex.quote
     names = " ".join(q(n) for n in role.containers)
+    token = secrets.token_hex(16)
     lines = [
         'S=""',
         f'if [ "$(id -u)" != 0 ] && [ {int(use_sudo)} = 1 ]; then S="sudo -n"; fi',
-        "b64() { base64 -w0; echo; }",
+        # A section's header. printf is a builtin: a header costs no process.
+        f"section() {{ printf '\\n### {token} %s\\n' \"$1\"; }}",
         # docker stats samples for about a second: started first, in the background, read last, so the sampling
         # overlaps the rest of the probe instead of adding to it.
-        f"exec 3< <(docker stats --no-stream --format '{{{{json .}}}}' {names} 2>/dev/null | b64)",
-        "echo '### docker_ps_rc'; docker ps -q >/dev/null 2>&1; echo $?",
+        f"exec 3< <(docker stats --no-stream --format '{{{{json .}}}}' {names} 2>/dev/null)",
+        "section docker_ps_rc; docker ps -q >/dev/null 2>&1; echo $?",
         f"inspected=$(docker inspect {names} 2>/dev/null)",
-        "echo '### docker_inspect'; printf '%s' \"$inspected\" | b64",
+        "section docker_inspect; printf '%s\\n' \"$inspected\"",
         # The images the containers run (their ids from the inspect above): RepoDigests say which registry digest.
         'ids=$(echo "$inspected" | sed -n \'s/^ *"Image": "\\(sha256:[0-9a-f]*\\)".*/\\1/p\' | sort -u)',
-        "echo '### docker_images'; if [ -n \"$ids\" ]; then docker image inspect $ids 2>/dev/null | b64; else echo; fi",
-        "echo '### now'; date -u +%s",
-        "echo '### root_fs'; df -P / | tail -n 1",
-        "echo '### established'; ss -tnH state established | b64",
-        "echo '### listening'; ss -ltnH | b64",
+        'section docker_images; if [ -n "$ids" ]; then docker image inspect $ids 2>/dev/null; fi',
+        "section now; date -u +%s",
+        "section root_fs; df -P / | tail -n 1",
+        "section established; ss -tnH state established",
+        "section listening; ss -ltnH",
     ]
     for name, container in role.containers.items():
-        lines.append(f"echo '### logs:{name}'; docker logs --tail {LOG_LINES} {q(name)} 2>&1 | b64")
+        lines.append(f"section {q('logs:' + name)}; docker logs --tail {LOG_LINES} {q(name)} 2>&1")
         if container.errors_logged_max is not None:  # Backend 에러 로그만: the error lines of the log window
             since = f"{log_window_minutes}m"
-            lines.append(f"echo '### errors:{name}'; docker logs --since {since} {q(name)} 2>&1 | grep -i error | b64")
+            lines.append(f"section {q('errors:' + name)}; docker logs --since {since} {q(name)} 2>&1 | grep -i error")
     if role.nginx is not None:
         lines += [
-            "echo '### nginx_service_rc'; service nginx status >/dev/null 2>&1; echo $?",
-            "echo '### nginx_test'; out=$($S nginx -t 2>&1); echo $?; echo \"$out\" | b64",
-            "echo '### nginx_dump'; $S nginx -T 2>/dev/null | b64",
-            f"echo '### nginx_error_log'; $S tail -n {ERROR_LOG_LINES} /var/log/nginx/error.log 2>&1 | b64",
+            "section nginx_service_rc; service nginx status >/dev/null 2>&1; echo $?",
+            # nginx -T is nginx -t that also prints the configuration it tested (only when valid): one nginx start
+            # for both. The configuration goes straight out (fd 4); what the test said, and its status, after it.
+            "section nginx_dump; { said=$($S nginx -T 2>&1 >&4); rc=$?; } 4>&1",
+            "section nginx_test; echo $rc; printf '%s\\n' \"$said\"",
+            f"section nginx_error_log; $S tail -n {ERROR_LOG_LINES} /var/log/nginx/error.log 2>&1",
         ]
     for key, (address, port) in reach_targets.items():
         if address is None:
             continue
-        lines.append(
-            f"echo '### reach:{key}'; timeout 3 bash -c {q(f'</dev/tcp/{address}/{port}')} 2>/dev/null; echo $?"
-        )
+        connect = q(f"</dev/tcp/{address}/{port}")
+        lines.append(f"section {q('reach:' + key)}; timeout 3 bash -c {connect} 2>/dev/null; echo $?")
     if role.redis is not None:
         container = q(role.redis.container)
-        lines += [
-            f"echo '### redis_ping'; docker exec {container} redis-cli ping 2>&1 | head -n 1",
-            f"echo '### redis_info'; docker exec {container} redis-cli info 2>&1 | b64",
-        ]
+        # one `docker exec` for both (on a real host each exec is a runc start): ping's answer is one line
+        lines.append(f"section redis; docker exec {container} sh -c 'redis-cli ping; redis-cli info' 2>&1")
     if role.rabbitmq is not None:
-        curl = "curl -s -m 5 -u guest:guest"
+        # One curl, one connection, for three requests: `--next` starts each one's own options, and each one's
+        # --write-out prints the header of the next section once it is done, answered or not (curl reads its \\n).
+        options = "-s -m 5 -u guest:guest"
         api = "http://127.0.0.1:15672/api"
-        lines += [
-            f"echo '### rabbitmq_health'; {curl} -o /dev/null -w '%{{http_code}}' {api}/health/checks/alarms; echo",
-            f"echo '### rabbitmq_overview'; {curl} {api}/overview | b64",
+        overview, queues = (f"\\n### {token} {name}\\n" for name in ("rabbitmq_overview", "rabbitmq_queues"))
+        lines.append(
+            f"section rabbitmq_health; curl {options} -o /dev/null -w '%{{http_code}}{overview}'"
+            f" {api}/health/checks/alarms --next {options} -w '{queues}' {api}/overview"
             # every queue's counts and consumers at once (the management API's figures are up to 5 s old)
-            f"echo '### rabbitmq_queues'; {curl} '{api}/queues?columns={QUEUE_COLUMNS}' | b64",
-        ]
-    lines.append("echo '### docker_stats'; cat <&3")
+            f" --next {options} '{api}/queues?columns={QUEUE_COLUMNS}'"
+        )
+    lines.append("section docker_stats; cat <&3")
     return "\n".join(lines) + "\n"
 
 
-def sections(output: str) -> dict[str, str]:
-    parts = SECTION.split(output)
-    return {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts) - 1, 2)}
+def sections(output: bytes | str) -> dict[str, str]:
+    """Each section's output by name, exactly as its command printed it (bytes that are not UTF-8 replaced): each
+    header is printed after a newline of its own, which the split takes with it."""
+    if isinstance(output, bytes):
+        output = output.decode(errors="replace")
+    first = HEADER.search(output)
+    if first is None:
+        return {}
+    parts = re.split(rf"\n### {first.group(1)} (\S+)\n", "\n" + output[first.start() :])
+    return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
-def _decode(text: str) -> str:
-    return base64.b64decode(text.strip() or b"").decode(errors="replace")
-
-
-def parse(output: str, spec: EnvironmentSpec, role_key: str, unresolved: list[str] = ()) -> dict:
+def parse(output: bytes | str, spec: EnvironmentSpec, role_key: str, unresolved: list[str] = ()) -> dict:
     role = spec.hosts.roles[role_key]
     raw = sections(output)
-    inspected = {c["Name"].lstrip("/"): c for c in json.loads(_decode(raw.get("docker_inspect", "")).strip() or "[]")}
-    local_images = {i["Id"]: i for i in json.loads(_decode(raw.get("docker_images", "")).strip() or "[]")}
+    inspected = {c["Name"].lstrip("/"): c for c in json.loads(raw.get("docker_inspect", "").strip() or "[]")}
+    local_images = {i["Id"]: i for i in json.loads(raw.get("docker_images", "").strip() or "[]")}
     facts: dict = {
-        "container_runtime_answers": raw.get("docker_ps_rc") == "0",
+        "container_runtime_answers": raw.get("docker_ps_rc", "").strip() == "0",
         "containers": {name: _container(inspected.get(name), local_images) for name in role.containers},
         "root_fs_used_percent": _used_percent(raw.get("root_fs", "")),
-        "listening": _listening(_decode(raw.get("listening", ""))),
-        "logs": {name: _decode(raw.get(f"logs:{name}", "")) for name in role.containers},
+        "listening": _listening(raw.get("listening", "")),
+        "logs": {name: raw.get(f"logs:{name}", "") for name in role.containers},
         "error_lines": {
-            name: _decode(raw.get(f"errors:{name}", "")).splitlines()
+            name: raw.get(f"errors:{name}", "").splitlines()
             for name, container in role.containers.items()
             if container.errors_logged_max is not None
         },
-        "stats": _stats(_decode(raw.get("docker_stats", ""))),
+        "stats": _stats(raw.get("docker_stats", "")),
         "now": int(raw.get("now", "0").strip() or 0),
-        "established": _established(_decode(raw.get("established", ""))),
-        "reach": {key[len("reach:") :]: value == "0" for key, value in raw.items() if key.startswith("reach:")}
+        "established": _established(raw.get("established", "")),
+        "reach": {key[len("reach:") :]: value.strip() == "0" for key, value in raw.items() if key.startswith("reach:")}
         | dict.fromkeys(unresolved),  # None: the target's address was not known, so it was not tried
     }
     if role.nginx is not None:
         test_rc, _, test_output = raw.get("nginx_test", "1\n").partition("\n")
-        config = nginx_config.parse(nginx_config.split_dump(_decode(raw.get("nginx_dump", ""))))
+        config = nginx_config.parse(nginx_config.split_dump(raw.get("nginx_dump", "")))
         facts["nginx"] = {
-            "service_running": raw.get("nginx_service_rc") == "0",
+            "service_running": raw.get("nginx_service_rc", "").strip() == "0",
             "config_valid": test_rc.strip() == "0",
-            "test_output": _decode(test_output),
-            "error_log": "\n".join(_decode(raw.get("nginx_error_log", "")).splitlines()[-LOG_LINES:]),
-            "critical_errors": _critical(_decode(raw.get("nginx_error_log", ""))),
+            "test_output": test_output,
+            "error_log": "\n".join(raw.get("nginx_error_log", "").splitlines()[-LOG_LINES:]),
+            "critical_errors": _critical(raw.get("nginx_error_log", "")),
             "sites": {
                 key: nginx_config.site_settings(config, spec.route53.records[key].name) for key in role.nginx.sites
             },
@@ -132,9 +141,10 @@ def parse(output: str, spec: EnvironmentSpec, role_key: str, unresolved: list[st
             },
         }
     if role.redis is not None:
-        info = dict(line.split(":", 1) for line in _decode(raw.get("redis_info", "")).splitlines() if ":" in line)
+        ping, _, answered = raw.get("redis", "").partition("\n")
+        info = dict(line.split(":", 1) for line in answered.splitlines() if ":" in line)
         facts["redis"] = {
-            "ping": raw.get("redis_ping", "").strip(),
+            "ping": ping.strip(),
             "version": info.get("redis_version", "").strip() or None,
             "used_memory_human": info.get("used_memory_human", "").strip() or None,
             "used_memory": _int(info.get("used_memory")),
@@ -143,7 +153,7 @@ def parse(output: str, spec: EnvironmentSpec, role_key: str, unresolved: list[st
             "evicted_keys": _int(info.get("evicted_keys")),
         }
     if role.rabbitmq is not None:
-        overview = _decode(raw.get("rabbitmq_overview", ""))
+        overview = raw.get("rabbitmq_overview", "")
         try:
             version = json.loads(overview).get("rabbitmq_version")
         except ValueError:
@@ -151,7 +161,7 @@ def parse(output: str, spec: EnvironmentSpec, role_key: str, unresolved: list[st
         facts["rabbitmq"] = {
             "management_health_status": raw.get("rabbitmq_health", "").strip(),
             "version": version,
-            "queues": _queues(_decode(raw.get("rabbitmq_queues", ""))),
+            "queues": _queues(raw.get("rabbitmq_queues", "")),
         }
     return facts
 

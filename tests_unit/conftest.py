@@ -43,15 +43,20 @@ def staging(sandboxes) -> Sandbox:
 @pytest.fixture
 def staging_hosts(sandboxes):
     """The staging sandbox for host drift: each test names what it drifts with `restore(host)` (the whole host is
-    started again, compliant, after it) or `restore(host, container)` (only that container is run again: a host
-    with RabbitMQ takes ten seconds to start, its Redis a fraction of one)."""
+    started again, compliant, after it), `restore(host, container)` (only that container is run again: a host
+    with RabbitMQ takes ten seconds to start, its Redis a fraction of one) or `restore_link(host)` (its network
+    link set up again: the host itself was left as it was)."""
     sandbox = sandboxes("staging")
     if sandbox.state.hosts is None:
         pytest.skip(f"no replica hosts here: {sandbox.state.hosts_unavailable}")
     sandbox.reset()
     drifted: list[tuple[str, str | None]] = []
+    links: list[str] = []
     sandbox.restore = lambda host, container=None: drifted.append((host, container))
+    sandbox.restore_link = links.append
     yield sandbox
+    for host in dict.fromkeys(links):
+        sandbox.link_up(host)
     whole = [host for host, container in dict.fromkeys(drifted) if container is None]
     for host in whole:
         sandbox.restart_host(host)

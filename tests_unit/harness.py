@@ -25,7 +25,7 @@ import yaml
 
 from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
 from viewster_infra.sandbox import ecr_images, lifecycle, moto_server
-from viewster_infra.sandbox.hosts import init, render
+from viewster_infra.sandbox.hosts import init, network, render
 from viewster_infra.sandbox.hosts import lifecycle as hosts
 from viewster_infra.sandbox.seed import COMPLIANT_SCAN, scan_results, seed
 from viewster_infra.spec.loader import load, merged_document
@@ -239,6 +239,16 @@ class Sandbox:
             role, f"docker rm -f {shlex.quote(name)} >/dev/null; {shlex.join(init.run_argv(container))} >/dev/null"
         )
         hosts.wait_ready(self.env, self.state.host_slot, self.spec, role, since=removed_at)
+
+    def link_down(self, role: str) -> None:
+        """The host cut off the network (its link down), as a crashed NIC or a security group dropping all would."""
+        network.ip("-n", self.state.hosts["hosts"][role]["netns"], "link", "set", "eth0", "down")
+
+    def link_up(self, role: str) -> None:
+        """Its link up again, once its services answer and the backend's worker still consumes (a broker cut off
+        for a few seconds keeps its connections: TCP retransmits)."""
+        network.ip("-n", self.state.hosts["hosts"][role]["netns"], "link", "set", "eth0", "up")
+        hosts.wait_ready(self.env, self.state.host_slot, self.spec, role)
 
     def kill_host(self, name: str) -> None:
         """Every process of one host killed at once, as a crashed machine (its namespace stays)."""

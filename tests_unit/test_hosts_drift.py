@@ -213,7 +213,7 @@ def test_redis_stopped(staging_hosts):
 
 @proves("test_rabbitmq_listening", "test_rabbitmq_management_healthy")
 def test_rabbitmq_stopped(staging_hosts):
-    staging_hosts.restore("thirdparty")
+    staging_hosts.restore("thirdparty", "rabbitmq")
     staging_hosts.ssh("thirdparty", "docker stop rabbitmq")
     failures = staging_hosts.run().failures
     assert failures["test_rabbitmq_management_healthy[staging-thirdparty]"] == (
@@ -314,9 +314,8 @@ def test_container_runtime_not_answering(staging_hosts):
 
 
 def test_unreachable_host_fails_fast_with_one_reason(staging_hosts):
-    staging_hosts.restore("thirdparty")
-    netns = staging_hosts.state.hosts["hosts"]["thirdparty"]["netns"]
-    subprocess.run(["ip", "-n", netns, "link", "set", "eth0", "down"], check=True)
+    staging_hosts.restore_link("thirdparty")
+    staging_hosts.link_down("thirdparty")
     started = time.monotonic()
     result = staging_hosts.run()
     elapsed = time.monotonic() - started

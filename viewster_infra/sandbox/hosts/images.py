@@ -84,8 +84,16 @@ def _rabbitmq(by_port: dict[int, dict]) -> Program:
         f"management.tcp.ip = {management['host_ip']}\n"
         f"management.tcp.port = {management['host_port']}\n"
         "loopback_users = none\n"
-        # the management API's queue figures every second instead of every 5 s, so a drift test waits less
+        # The management API's queue figures every second instead of every 5 s, so a drift test waits less: queues
+        # emit them at this interval, and the management agent collects them at its shortest retention interval
+        # (RabbitMQ's defaults but for that one: a sample every second over the last minute).
         f"collect_statistics_interval = {int(RABBITMQ_STATISTICS_SECONDS * 1000)}\n"
+        f"management.sample_retention_policies.global.minute = {int(RABBITMQ_STATISTICS_SECONDS)}\n"
+        "management.sample_retention_policies.global.hour = 60\n"
+        "management.sample_retention_policies.global.day = 1200\n"
+        f"management.sample_retention_policies.basic.minute = {int(RABBITMQ_STATISTICS_SECONDS)}\n"
+        "management.sample_retention_policies.basic.hour = 60\n"
+        f"management.sample_retention_policies.detailed.10 = {int(RABBITMQ_STATISTICS_SECONDS)}\n"
     )
     return Program(
         ["/usr/lib/rabbitmq/bin/rabbitmq-server"],

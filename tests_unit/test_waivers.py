@@ -101,7 +101,7 @@ def test_a_waiver_that_matched_nothing_is_reported_unused(staging, specs_with, t
             [{"control": "VS-ECR-01", "approver": "Gary Kim", "expires": NEXT_MONTH}],
             "waivers.0.justification: field required",
         ),
-        ([waiver(control="VS-ECR-01", justification="  ")], "waivers.0.justification: must say something"),
+        ([waiver(control="VS-ECR-01", justification="  ")], "waivers.0.justification: must say something (found '  ')"),
         ([{"control": "VS-ECR-01", "justification": "x", "approver": "y"}], "waivers.0.expires: field required"),
         ([waiver(control="VS-ECR-99")], "waivers.0.control: no such control: VS-ECR-99"),
         (

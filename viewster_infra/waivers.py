@@ -11,10 +11,9 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from viewster_infra.spec.loader import YAML_LOADER, SpecError
+from viewster_infra.spec.loader import SpecError, read_model
 
 WAIVERS_FILE = "waivers.yaml"
 
@@ -72,17 +71,7 @@ def load(spec_dir: Path, known_controls: set[str], today: dt.date) -> Waivers:
     path = spec_dir / WAIVERS_FILE
     if not path.exists():
         return Waivers()
-    try:
-        found = Waivers.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER) or {})
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}: " if mark else ""
-        raise SpecError(f"{path}: {line}not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        raise SpecError(f"{path}: {where}: {message.lower() if first['type'] == 'missing' else message}") from None
+    found = read_model(path, Waivers)  # YAML and field errors: one line, as for every file of specs/
     horizon = today + dt.timedelta(days=found.max_days)
     for index, waiver in enumerate(found.waivers):
         if waiver.control not in known_controls:

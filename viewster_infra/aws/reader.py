@@ -120,7 +120,7 @@ class AwsReader:
                     f"no AWS credentials found ({target.describe()}); pass --aws-profile, set AWS_PROFILE, "
                     "or export credentials"
                 )
-        _share_service_models(self._session)
+        share_service_models(self._session)
         self._session.events.register("before-parameter-build", refuse_non_reads)
         self._session.events.register("before-call", self._count)
 
@@ -189,7 +189,7 @@ _service_models = None  # botocore's loader of its data files (service models, e
 _service_models_lock = threading.Lock()
 
 
-def _share_service_models(session: boto3.Session) -> None:
+def share_service_models(session: boto3.Session) -> None:
     """Every session of this process reads botocore's service models through one loader, which parses each file
     once: EC2's model alone is megabytes of JSON, and the twelve clients of a run took 0.25 s of CPU to create with
     a fresh loader, 0.02 s with a warm one. It matters where one process runs the suite many times (the project's

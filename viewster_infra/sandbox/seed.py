@@ -11,11 +11,10 @@ import json
 import zipfile
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import requests
 
-from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
 from viewster_infra.sandbox import ecr_images
+from viewster_infra.sandbox.aws_session import sandbox_session
 from viewster_infra.spec.model import EnvironmentSpec
 
 # moto accepts any AMI id and gives the instance this root device name, as an Ubuntu AMI would.
@@ -40,7 +39,7 @@ def seed(
     scan, instead of COMPLIANT_SCAN (how a drift test gives an image a CRITICAL finding). metrics=False: no
     CloudWatch datapoints at all (instances and a database that report nothing). costs: what Cost Explorer
     reports this month per service, instead of QUIET_COSTS."""
-    session = boto3.Session(region_name=spec.aws.region, **SANDBOX_CREDENTIALS)
+    session = sandbox_session(spec.aws.region)
 
     def client(name: str):
         return session.client(name, endpoint_url=endpoint_url)
@@ -180,9 +179,7 @@ def _buckets(s3, spec) -> None:
 
 def _repositories(ecr, spec, endpoint_url: str, scan_counts: dict[str, dict[str, int]]) -> None:
     """Each repository with its images (images.py), every image scanned, results seeded through moto's static API."""
-    account = boto3.client(
-        "sts", region_name=spec.aws.region, endpoint_url=endpoint_url, **SANDBOX_CREDENTIALS
-    ).get_caller_identity()["Account"]
+    account = sandbox_session(spec.aws.region).client("sts", endpoint_url=endpoint_url).get_caller_identity()["Account"]
     scanned = []
     for key, repo in spec.ecr.repositories.items():
         ecr.create_repository(repositoryName=repo.name, imageScanningConfiguration={"scanOnPush": repo.scan_on_push})

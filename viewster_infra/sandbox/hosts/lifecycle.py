@@ -12,11 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import requests
 from filelock import FileLock
 
-from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
+from viewster_infra.sandbox.aws_session import sandbox_session
 from viewster_infra.sandbox.hosts import images, init, layout, network, render, tls
 from viewster_infra.sandbox.moto_server import SandboxError
 from viewster_infra.spec.model import EnvironmentSpec
@@ -132,7 +131,7 @@ def sync_dns(env_dir: Path, spec: EnvironmentSpec, endpoint_url: str, netns: str
     """The DNS host's records: the A records of the sandbox's Route53 zone as they are now, as resolvers see them
     once a change has propagated. Called when the hosts come up and after every reseed (the Elastic IPs are new);
     with `netns`, the running dnsmasq re-reads them (SIGHUP)."""
-    session = boto3.Session(region_name=spec.aws.region, **SANDBOX_CREDENTIALS)
+    session = sandbox_session(spec.aws.region)
     route53 = session.client("route53", endpoint_url=endpoint_url)
     zone = next(
         (z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"].rstrip(".") == spec.route53.zone), None
@@ -161,7 +160,7 @@ def down(env: str, index: int, env_dir: Path) -> None:
 
 def publish_private_key(endpoint_url: str, spec: EnvironmentSpec, identity: Path) -> None:
     """The hosts' key in the sandbox's SSM, where the guide keeps it, so --ssh-key-from-ssm works here too."""
-    session = boto3.Session(region_name=spec.aws.region, **SANDBOX_CREDENTIALS)
+    session = sandbox_session(spec.aws.region)
     session.client("ssm", endpoint_url=endpoint_url).put_parameter(
         Name=spec.ssm.parameters[spec.hosts.ssh_key_parameter].name,
         Type="SecureString",
@@ -180,7 +179,7 @@ def _names(spec: EnvironmentSpec, places: dict[str, layout.HostPlace], database_
 def _from_aws(endpoint_url: str, spec: EnvironmentSpec) -> tuple[dict[str, dict], str]:
     """What the hosts pull from the seeded sandbox: per ecr.repositories key its URI and every image in it (id,
     digest, tags, as `docker pull` would store them), and the RDS endpoint's name."""
-    session = boto3.Session(region_name=spec.aws.region, **SANDBOX_CREDENTIALS)
+    session = sandbox_session(spec.aws.region)
     ecr = session.client("ecr", endpoint_url=endpoint_url)
     uris = {r["repositoryName"]: r["repositoryUri"] for r in ecr.describe_repositories()["repositories"]}
     registry = {}

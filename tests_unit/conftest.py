@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
@@ -44,25 +45,33 @@ def staging(sandboxes) -> Sandbox:
 def staging_hosts(sandboxes):
     """The staging sandbox for host drift: each test names what it drifts with `restore(host)` (the whole host is
     started again, compliant, after it), `restore(host, container)` (only that container is run again: a host
-    with RabbitMQ takes ten seconds to start, its Redis a fraction of one) or `restore_link(host)` (its network
-    link set up again: the host itself was left as it was)."""
+    with RabbitMQ takes seven seconds to start, its Redis a fraction of one), `restore_link(host)` (its network
+    link set up again: the host itself was left as it was) or `restore_queues()` (the broker's queues deleted
+    with the messages the test left in them; the backend's worker declares them again)."""
     sandbox = sandboxes("staging")
     if sandbox.state.hosts is None:
         pytest.skip(f"no replica hosts here: {sandbox.state.hosts_unavailable}")
     sandbox.reset()
     drifted: list[tuple[str, str | None]] = []
     links: list[str] = []
+    queues: list[bool] = []
     sandbox.restore = lambda host, container=None: drifted.append((host, container))
     sandbox.restore_link = links.append
+    sandbox.restore_queues = lambda: queues.append(True)
     yield sandbox
     for host in dict.fromkeys(links):
         sandbox.link_up(host)
+    if queues:  # before any host starts again: a new worker would take the messages left behind
+        deleted_at = time.monotonic()
+        sandbox.delete_queues()
     whole = [host for host, container in dict.fromkeys(drifted) if container is None]
     for host in whole:
         sandbox.restart_host(host)
     for host, container in dict.fromkeys(drifted):
         if container is not None and host not in whole:
             sandbox.recreate_container(host, container)
+    if queues:
+        sandbox.wait_for_the_worker(since=deleted_at)
 
 
 @pytest.fixture

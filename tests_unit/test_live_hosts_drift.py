@@ -154,7 +154,7 @@ def publish(sandbox, queue: str, count: int, body: bytes = b"{}") -> None:
 @proves("test_rabbitmq_queue_has_consumer", "test_rabbitmq_queue_messages_ready")
 def test_the_backend_gone_and_its_queue_piling_up(staging_hosts):
     staging_hosts.restore("backend")
-    staging_hosts.restore("thirdparty")  # the messages stay in the broker otherwise
+    staging_hosts.restore_queues()  # the messages stay in the broker otherwise
     assert staging_hosts.run("-k", "rabbitmq_queue").failures == {}
     staging_hosts.ssh("backend", "docker stop backend-blue")
     time.sleep(1.5)  # the broker's figures lag by up to its sampling interval
@@ -172,7 +172,7 @@ def test_the_backend_gone_and_its_queue_piling_up(staging_hosts):
 @proves("test_rabbitmq_queue_messages_unacknowledged")
 def test_a_slow_job_holding_messages_unacknowledged(staging_hosts):
     staging_hosts.restore("backend")
-    staging_hosts.restore("thirdparty")
+    staging_hosts.restore_queues()
     publish(staging_hosts, "viewster.notifications", 150, b'{"work_seconds": 60}')
     result = staging_hosts.run("-k", "rabbitmq_queue")
     assert result.failures == {

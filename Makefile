@@ -59,8 +59,10 @@ demo: install host-packages
 	  echo "The sandbox is still up: make sandbox-down stops it."; \
 	  exit $$status
 
+# Four workers on two cores: the tests wait (sandbox boots, settle times, timeouts) about as much as they compute.
+# loadgroup: the tests marked xdist_group share a worker and what it started (one production sandbox, one IAM moto).
 test: install host-packages browser
-	$(PYTHON) -m pytest tests_unit -n 3 --dist loadgroup
+	$(PYTHON) -m pytest tests_unit -n 4 --dist loadgroup
 
 lint: install
 	$(VENV)/bin/ruff check .

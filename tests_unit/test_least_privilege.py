@@ -16,6 +16,10 @@ from viewster_infra.sandbox.seed import seed
 from viewster_infra.sandbox.state import SandboxState
 from viewster_infra.spec.loader import load
 
+# One worker runs them all (make test's --dist loadgroup), so that one IAM-enforcing moto is started and seeded, and
+# one compliant run made, instead of one of each per xdist worker (module fixtures are per worker).
+pytestmark = pytest.mark.xdist_group("iam")
+
 POLICY = json.loads((ROOT / "iam" / "post-deploy-checks-policy.json").read_text())
 ACCOUNT = "123456789012"
 # botocore's operation -> the IAM action that allows it, where the two names differ.

@@ -43,12 +43,16 @@ def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool
         f"inspected=$(docker inspect {names} 2>/dev/null)",
         "section docker_inspect; printf '%s\\n' \"$inspected\"",
         # The images the containers run (their ids from the inspect above): RepoDigests say which registry digest.
-        'ids=$(echo "$inspected" | sed -n \'s/^ *"Image": "\\(sha256:[0-9a-f]*\\)".*/\\1/p\' | sort -u)',
+        # Picked out by bash itself, as are the time and every section's header: each process a probe starts is a
+        # fork and an exec on the host, and the probe runs on every host of every run.
+        'image=\'"Image": "(sha256:[0-9a-f]+)"\'; ids=""; rest=$inspected',
+        'while [[ $rest =~ $image ]]; do [[ " $ids " == *" ${BASH_REMATCH[1]} "* ]] || ids+=" ${BASH_REMATCH[1]}";'
+        ' rest=${rest#*"${BASH_REMATCH[0]}"}; done',
         'section docker_images; if [ -n "$ids" ]; then docker image inspect $ids 2>/dev/null; fi',
-        "section now; date -u +%s",
-        "section root_fs; df -P / | tail -n 1",
-        "section established; ss -tnH state established",
-        "section listening; ss -ltnH",
+        "section now; printf '%(%s)T\\n' -1",
+        "section root_fs; df -P /",
+        # every TCP socket with its state, once: the established ones and the listening ones are told apart here
+        "section sockets; ss -tanH",
     ]
     for name, container in role.containers.items():
         lines.append(f"section {q('logs:' + name)}; docker logs --tail {LOG_LINES} {q(name)} 2>&1")
@@ -85,7 +89,7 @@ def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool
             # every queue's counts and consumers at once (the management API's figures are up to 5 s old)
             f" --next {options} '{api}/queues?columns={QUEUE_COLUMNS}'"
         )
-    lines.append("section docker_stats; cat <&3")
+    lines.append("section docker_stats; IFS= read -r -d '' stats <&3; printf '%s' \"$stats\"")  # read: no cat to start
     return "\n".join(lines) + "\n"
 
 
@@ -110,7 +114,7 @@ def parse(output: bytes | str, spec: EnvironmentSpec, role_key: str, unresolved:
         "container_runtime_answers": raw.get("docker_ps_rc", "").strip() == "0",
         "containers": {name: _container(inspected.get(name), local_images) for name in role.containers},
         "root_fs_used_percent": _used_percent(raw.get("root_fs", "")),
-        "listening": _listening(raw.get("listening", "")),
+        "listening": _listening(raw.get("sockets", "")),
         "logs": {name: raw.get(f"logs:{name}", "") for name in role.containers},
         "error_lines": {
             name: raw.get(f"errors:{name}", "").splitlines()
@@ -119,7 +123,7 @@ def parse(output: bytes | str, spec: EnvironmentSpec, role_key: str, unresolved:
         },
         "stats": _stats(raw.get("docker_stats", "")),
         "now": int(raw.get("now", "0").strip() or 0),
-        "established": _established(raw.get("established", "")),
+        "established": _established(raw.get("sockets", "")),
         "reach": {key[len("reach:") :]: value.strip() == "0" for key, value in raw.items() if key.startswith("reach:")}
         | dict.fromkeys(unresolved),  # None: the target's address was not known, so it was not tried
     }
@@ -226,19 +230,24 @@ def _queues(listing: str) -> dict[str, dict] | None:
     }
 
 
-def _used_percent(df_line: str) -> float | None:
-    match = re.search(r"(\d+)%", df_line)
+def _used_percent(df_output: str) -> float | None:
+    """`df -P /`: a header line, then the filesystem's line, whose Capacity column is its used percent."""
+    lines = df_output.strip().splitlines()
+    match = re.search(r"\s(\d+)%\s", f" {lines[-1]} ") if len(lines) > 1 else None
     return float(match.group(1)) if match else None
+
+
+def _sockets(ss_output: str, state: str) -> list[str]:
+    """The local address:port of each TCP socket in `state`: `ss -tanH` prints State Recv-Q Send-Q Local Peer."""
+    return [fields[3] for fields in map(str.split, ss_output.splitlines()) if len(fields) >= 4 and fields[0] == state]
 
 
 def _listening(ss_output: str) -> list[list]:
     found = []
-    for line in ss_output.splitlines():
-        fields = line.split()
-        if len(fields) >= 4:
-            address, _, port = fields[3].rpartition(":")
-            if port.isdigit():
-                found.append([address.strip("[]"), int(port)])
+    for local in _sockets(ss_output, "LISTEN"):
+        address, _, port = local.rpartition(":")
+        if port.isdigit():
+            found.append([address.strip("[]"), int(port)])
     return sorted(found)
 
 
@@ -247,15 +256,12 @@ def _int(text: str | None) -> int | None:
 
 
 def _established(ss_output: str) -> dict[str, int]:
-    """Established TCP connections by local port, the port as text (facts travel as JSON, whose keys are text):
-    `ss -tnH state established` prints Recv-Q Send-Q Local Peer."""
+    """Established TCP connections by local port, the port as text (facts travel as JSON, whose keys are text)."""
     counts: dict[str, int] = {}
-    for line in ss_output.splitlines():
-        fields = line.split()
-        if len(fields) >= 3:
-            port = fields[2].rpartition(":")[2]
-            if port.isdigit():
-                counts[port] = counts.get(port, 0) + 1
+    for local in _sockets(ss_output, "ESTAB"):
+        port = local.rpartition(":")[2]
+        if port.isdigit():
+            counts[port] = counts.get(port, 0) + 1
     return counts
 
 

@@ -33,7 +33,7 @@ def script(role: Role, reach_targets: dict[str, tuple[str, int]], use_sudo: bool
     token = secrets.token_hex(16)
     lines = [
         'S=""',
-        f'if [ "$(id -u)" != 0 ] && [ {int(use_sudo)} = 1 ]; then S="sudo -n"; fi',
+        f'if [ "$EUID" != 0 ] && [ {int(use_sudo)} = 1 ]; then S="sudo -n"; fi',  # $EUID: bash's own, no `id` to start
         # A section's header. printf is a builtin: a header costs no process.
         f"section() {{ printf '\\n### {token} %s\\n' \"$1\"; }}",
         # docker stats samples for about a second: started first, in the background, read last, so the sampling

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -13,18 +14,19 @@ import pytest
 from tests_unit.cli import run_pytest
 from tests_unit.harness import ROOT
 from viewster_infra import incidents
+from viewster_infra.sandbox import lifecycle
 
 INCIDENT_IDS = {"INC-2026-011", "INC-2026-014"}
 
 
-def checks_copy(tmp_path, marker: str):
+def checks_copy(tmp_path, marker: str, body: str = "def test_bad(redis, hosts):\n    pass\n"):
     """The suite's checks, spec and pytest settings copied, with one more incident file whose marker is `marker`."""
     for name in ("tests_infra", "specs"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("conftest.py", "pytest.ini"):
         shutil.copy(ROOT / name, tmp_path / name)
     bad = tmp_path / "tests_infra" / "incidents" / "test_inc_2026_099_bad.py"
-    bad.write_text(f"import pytest\n\n\n@pytest.mark.incident({marker})\ndef test_bad(redis, hosts):\n    pass\n")
+    bad.write_text(f"import pytest\n\n\n@pytest.mark.incident({marker})\n{body}")
     return bad
 
 
@@ -82,6 +84,42 @@ def test_incident_checks_run_alone_and_the_reports_carry_them(staging_hosts, tmp
     (html,) = tmp_path.glob("staging-*.html")
     page = html.read_text()
     assert 'id="incidents"' in page and "INC-2026-014" in page and "2026-11-02" in page
+
+
+ROLE_HOST_CHECK = """def test_hostname_read_through_testinfra(role_host, hosts):
+    frontend = role_host("frontend")
+    assert frontend.file("/etc/hostname").content_string.strip() == "frontend"
+    assert frontend.run("nginx -v").rc == 0
+    assert hosts.facts("frontend")["nginx"]["config_valid"]
+"""
+
+
+def test_role_host_calls_share_one_connection_and_the_probe_has_its_own(staging_hosts, tmp_path):
+    """An incident check that asks testinfra itself (`role_host`) gets one multiplexed connection per host for all
+    its calls, opened on first use; the probe is sent over a connection of its own (ssh's ControlMaster would cost
+    every host two more ssh processes a run). Both are gone after the run."""
+    checks_copy(
+        tmp_path, 'id="INC-2026-099", date="2026-11-20", summary="s", link="https://example.invalid/x"', ROLE_HOST_CHECK
+    )
+    sshd_log = lifecycle.host_dir("staging", staging_hosts.state_dir) / "hosts" / "frontend" / "init.log"
+    accepted_before = sshd_log.read_text().count("Accepted publickey")
+    # the run's own temp directory (its ssh control sockets live there), short as those sockets' paths must be
+    with tempfile.TemporaryDirectory(prefix="vs-") as run_temp:
+        done = run_pytest(
+            "--env=staging",
+            "--sandbox",
+            f"--sandbox-dir={staging_hosts.state_dir}",
+            f"--reports-dir={tmp_path / 'r'}",
+            "-k",
+            "test_hostname_read_through_testinfra",
+            cwd=tmp_path,
+            env_overrides={"TMPDIR": run_temp},
+        )
+        masters = subprocess.run(["pgrep", "-f", f"ControlPath={run_temp}/"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
+    assert sshd_log.read_text().count("Accepted publickey") - accepted_before == 2  # the probe's, role_host's
+    assert masters.stdout == ""  # role_host's connection closed at the end of the run
 
 
 def test_new_incident_scaffolds_a_check_and_its_drift_test(tmp_path):

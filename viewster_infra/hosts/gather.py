@@ -1,8 +1,9 @@
 """Host facts: each role's probe run once per run over SSH (testinfra's ssh backend), all hosts in parallel.
 
-One multiplexed connection per host (ControlMaster in the run directory) and one command per host gather
-everything; the checks then only read. Host keys are verified strictly. A host that cannot be reached gets one
-reason (refused, timed out, key changed, auth failed) that every check of that host reports at once.
+One SSH connection and one command per host gather everything; the checks then only read. Host keys are verified
+strictly. A host that cannot be reached gets one reason (refused, timed out, key changed, auth failed) that every
+check of that host reports at once. Incident tests that ask testinfra themselves (`role_host`) get a multiplexed
+connection of their own (ControlMaster in the run directory), opened on first use and closed at the end of the run.
 """
 
 from __future__ import annotations
@@ -71,16 +72,20 @@ class HostSnapshot:
         return Destination(ssh=f"{access.user}@{address}" if address else "", address=address)
 
     def testinfra_host(self, role: str):
-        """A testinfra host for `role`, sharing the run's SSH connection (for incident tests: host.file(...))."""
+        """A testinfra host for `role` on a multiplexed connection, for incident tests (`role_host(role).file(...)`):
+        opened on first use, then every call goes over it without a handshake; closed at the end of the run."""
+        # a literal path: testinfra %-formats its command line
+        return self._testinfra(role, controlpath=str(self._control_path(role)), controlpersist=60)
+
+    def _testinfra(self, role: str, **connection):
         access = self._access
         extra = f"-o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout={CONNECT_TIMEOUT_SECONDS}"
         return testinfra.get_host(
             f"ssh://{self.destination(role).ssh}",
             ssh_config=access.ssh_config,
             ssh_identity_file=access.identity_file,
-            controlpath=str(self._control_path(role)),  # a literal path: testinfra %-formats its command line
-            controlpersist=60,
             ssh_extra_args=extra,
+            **connection,
         )
 
     def close(self) -> None:
@@ -112,10 +117,11 @@ class HostSnapshot:
         role_spec, window = self._spec.hosts.roles[role], self._spec.live.log_window_minutes
         script = probe.script(role_spec, targets, self._access.use_sudo, window)
         unresolved = [key for key, (address, _) in targets.items() if address is None]
-        connected = self._control_path(role).exists()  # a re-read (--settle) reuses the run's connection
         started = time.monotonic()
         try:
-            result = self.testinfra_host(role).run(script)
+            # The probe is all a run sends a host (a --settle re-read sends it again): a connection of its own, no
+            # ControlMaster, whose background fork and `ssh -O exit` would be two more ssh processes a host and run.
+            result = self._testinfra(role, controlpersist=0).run(script)
         except RuntimeError as exc:  # testinfra raises on ssh's own exit code 255, with the result as argument
             failure = getattr(exc.args[0], "stderr", "") if exc.args else ""
             return Facts(name=name, data=None, error=_unreachable(destination, failure), calls={"ssh commands": 1})
@@ -123,7 +129,7 @@ class HostSnapshot:
         return Facts(
             name=name,
             data=probe.parse(result.stdout_bytes, self._spec, role, unresolved),
-            calls={"ssh connections": 0 if connected else 1, "ssh commands": 1, "ssh wall ms": elapsed_ms},
+            calls={"ssh connections": 1, "ssh commands": 1, "ssh wall ms": elapsed_ms},
         )
 
     def _reach_targets(self, role: str) -> dict[str, tuple[str, int]]:

@@ -7,8 +7,13 @@ from __future__ import annotations
 from viewster_infra.sandbox.hosts import docker_daemon
 
 # Each stream into a file of its own, shown after: through pipes the client goes through the daemon; straight into
-# regular files the daemon answers `fallback` and the client runs the stand-in itself.
-THROUGH = "{command} 2> >(cat >$e) | cat >$o; status=${{PIPESTATUS[0]}}; wait $!"
+# regular files the daemon answers `fallback` and the client runs the stand-in itself. stderr's pipe is a named one
+# whose reader this shell started, so that `wait` really waits for it (a process substitution started inside the
+# pipeline is not this shell's `$!`: its last bytes could still be on their way when the file was shown).
+THROUGH = (
+    "f=$(mktemp -u); mkfifo $f; cat $f >$e & reader=$!; "
+    "{command} 2>$f | cat >$o; status=${{PIPESTATUS[0]}}; wait $reader; rm $f"
+)
 STANDALONE = "{command} >$o 2>$e; status=$?"
 SHOWN = (
     'o=$(mktemp); e=$(mktemp); {run}; echo "stdout:"; cat $o; echo "stderr:"; cat $e; echo "status=$status"; rm $o $e'

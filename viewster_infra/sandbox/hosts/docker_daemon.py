@@ -18,6 +18,7 @@ client that finds no daemon listening.
 from __future__ import annotations
 
 import datetime  # noqa: F401 - what the stand-in imports only in some commands, imported once for every fork
+import gc
 import os
 import signal
 import socket
@@ -38,6 +39,7 @@ def serve(listener: socket.socket) -> None:
     while True:
         connection, _ = listener.accept()
         if os.fork() == 0:
+            gc.disable()  # a fork lives for one command: collecting would only copy pages the daemon shares with it
             listener.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # `docker exec` waits for its command's exit status
             try:
@@ -107,4 +109,5 @@ def _receive(connection: socket.socket) -> bytes:
 
 if __name__ == "__main__":
     sys.stdout.flush()  # nothing buffered may be copied into a fork
+    gc.freeze()  # what is loaded now is never collected: a fork does not touch (and copy) it for the collector
     serve(socket.socket(fileno=int(sys.argv[1])))

@@ -301,12 +301,18 @@ class Sandbox:
             f"--env={self.env}", "--sandbox", f"--sandbox-dir={self.state_dir}", *args, reports_dir=self.reports_dir
         )
 
-    def cli(self, *args: str, reports_dir: Path) -> subprocess.CompletedProcess:
-        """`python -m pytest --env=ENV --sandbox ARGS` in a subprocess: exit code and exactly what is printed."""
+    def cli(self, *args: str, reports_dir: Path, **options) -> subprocess.CompletedProcess:
+        """`python -m pytest --env=ENV --sandbox ARGS` in a subprocess: exit code and exactly what is printed.
+        `options` go to run_pytest (cwd: a copy of the checks; env_overrides: TMPDIR, HOME, ...)."""
         from tests_unit.cli import run_pytest
 
         return run_pytest(
-            f"--env={self.env}", "--sandbox", f"--sandbox-dir={self.state_dir}", f"--reports-dir={reports_dir}", *args
+            f"--env={self.env}",
+            "--sandbox",
+            f"--sandbox-dir={self.state_dir}",
+            f"--reports-dir={reports_dir}",
+            *args,
+            **options,
         )
 
     def down(self) -> None:

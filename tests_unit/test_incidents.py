@@ -105,13 +105,10 @@ def test_role_host_calls_share_one_connection_and_the_probe_has_its_own(staging_
     accepted_before = sshd_log.read_text().count("Accepted publickey")
     # the run's own temp directory (its ssh control sockets live there), short as those sockets' paths must be
     with tempfile.TemporaryDirectory(prefix="vs-") as run_temp:
-        done = run_pytest(
-            "--env=staging",
-            "--sandbox",
-            f"--sandbox-dir={staging_hosts.state_dir}",
-            f"--reports-dir={tmp_path / 'r'}",
+        done = staging_hosts.cli(
             "-k",
             "test_hostname_read_through_testinfra",
+            reports_dir=tmp_path / "r",
             cwd=tmp_path,
             env_overrides={"TMPDIR": run_temp},
         )

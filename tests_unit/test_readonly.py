@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from tests_unit.cli import run_pytest
 from viewster_infra.aws.reader import AwsReader, AwsSetupError, Target
 from viewster_infra.aws.readonly import WriteRefused, allow_secret_read, is_allowed
 from viewster_infra.sandbox.hosts.lifecycle import publish_private_key
@@ -75,14 +74,11 @@ def test_ssh_key_from_ssm_is_used_and_never_shown(staging_hosts, tmp_path):
     # This run's own temp directory (another worker's run may hold its key meanwhile); short, as SSH's control
     # sockets live there and a socket's path has at most 107 characters.
     with tempfile.TemporaryDirectory(prefix="vs-") as run_temp:
-        result = run_pytest(
-            "--env=staging",
-            "--sandbox",
-            f"--sandbox-dir={staging_hosts.state_dir}",
-            f"--reports-dir={reports}",
+        result = staging_hosts.cli(
             f"--ssh-config={without_key}",
             "--ssh-key-from-ssm",
             "-rA",
+            reports_dir=reports,
             env_overrides={"TMPDIR": run_temp},
         )
         assert list(Path(run_temp).glob("viewster-staging-*/ssh-key-from-ssm")) == []

@@ -4,6 +4,9 @@ a probe or an operator could see, and that `docker` still works when the daemon 
 
 from __future__ import annotations
 
+import os
+import sys
+
 from viewster_infra.sandbox.hosts import docker_daemon
 
 # Each stream into a file of its own, shown after: through pipes the client goes through the daemon; straight into
@@ -30,6 +33,30 @@ def test_a_request_carries_every_argument_as_given():
         docker_daemon.LENGTH.pack(len(arg)) + arg for arg in (b"exec", b"", b"a b", "데이터".encode())
     )
     assert docker_daemon.parse(request) == (42, ["exec", "", "a b", "데이터"])
+
+
+def test_a_reading_command_answered_in_the_daemon_leaves_nothing_behind_for_the_next():
+    """`ps`, `inspect`, `image`, `logs` run in the daemon's own process: one whose reader went away fails with
+    status 1, and what it could not write never reaches the next client; the daemon's own streams come back."""
+    streams = sys.stdout, sys.stderr
+    gone_reader, gone = os.pipe()
+    os.close(gone_reader)  # `docker ps -q | true`, the reader gone before anything was written
+    _, gone_err = os.pipe()
+    assert docker_daemon.run_here(["ps", "-q"], gone, gone_err) == 1
+    assert (sys.stdout, sys.stderr) == streams
+    (out_reader, out), (err_reader, err) = os.pipe(), os.pipe()
+    assert docker_daemon.run_here(["volume", "ls"], out, err) == 125  # the next client's own answer, and only it
+    assert os.read(out_reader, 1024) == b""
+    assert os.read(err_reader, 1024) == b"docker stand-in: 'volume' is not implemented here (sandbox)\n"
+    assert {"ps", "inspect", "image", "logs"} == docker_daemon.ANSWERED_HERE  # reads only: nothing that waits
+
+
+def test_a_command_in_a_fork_holds_up_no_other(staging_hosts):
+    # `docker exec` runs in a fork and waits for its command; the daemon answers `docker ps` meanwhile
+    still_running = staging_hosts.ssh(
+        "thirdparty", "docker exec redis sleep 5 & docker ps -q >/dev/null; jobs -r | wc -l; kill %1"
+    )
+    assert still_running.strip() == "1"
 
 
 def test_the_two_ways_are_the_daemon_and_the_stand_in_itself(staging_hosts):

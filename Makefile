@@ -20,11 +20,12 @@ $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# The sandbox's replica hosts run Debian's own sshd, nginx, redis, rabbitmq, PostgreSQL and dnsmasq. Installed when missing
+# The sandbox's replica hosts run Debian's own sshd, nginx, redis, rabbitmq, PostgreSQL and dnsmasq, and a `docker`
+# client built with gcc (viewster_infra/sandbox/hosts/docker_client.c). Installed when missing
 # and when we are root; elsewhere the sandbox comes up without hosts and says why.
 # Installed means installed: `dpkg -s` also answers for a package removed with its configuration left behind.
 installed = dpkg-query -W -f='$${Status}' $(1) 2>/dev/null | grep -q 'install ok installed'
-HOST_PACKAGES := openssh-server openssh-client nginx redis-server rabbitmq-server postgresql-15 dnsmasq-base iproute2 util-linux curl
+HOST_PACKAGES := openssh-server openssh-client nginx redis-server rabbitmq-server postgresql-15 dnsmasq-base iproute2 util-linux curl gcc libc6-dev
 host-packages:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=$$(for p in $(HOST_PACKAGES); do $(call installed,$$p) || echo $$p; done); \

@@ -76,11 +76,16 @@ def test_answers_through_the_daemon_are_those_of_the_stand_in_itself(staging_hos
         "docker image inspect redis:7-alpine",
         "docker exec redis redis-cli ping",
         "docker exec redis sh -c 'echo out; echo err >&2; exit 3'",  # the command's streams and status
+        "docker exec redis printf '[%s]' '' 'a b' '데이터' \"it's\"",  # every argument as given, empty and UTF-8 too
         "docker volume ls",  # not implemented: 125 and the stand-in's one line
     ):
         through, standalone = both_ways(staging_hosts, "thirdparty", command)
         assert through == standalone, f"{command}:\n{through}\n!=\n{standalone}"
     assert "status=3" in both_ways(staging_hosts, "thirdparty", "docker exec redis sh -c 'exit 3'")[0]
+    assert (
+        "stdout:\n[][a b][데이터][it's]"
+        in both_ways(staging_hosts, "thirdparty", "docker exec redis printf '[%s]' '' 'a b' '데이터' \"it's\"")[0]
+    )
     assert "status=125" in both_ways(staging_hosts, "thirdparty", "docker volume ls")[0]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -49,38 +50,8 @@ def private_filesystem(host_dir: Path) -> None:
 
 def docker_standin(config: dict) -> None:
     """`docker` on this host: a client of the stand-in's daemon (docker_daemon.py), as Docker's CLI is dockerd's.
-
-    Perl (Debian's perl-base, always installed), with no modules: it starts in 2 ms, Python in 7, and a probe sends
-    about seven `docker` commands per host. Where the daemon is not listening, or answers `fallback` (the client's
-    output is a regular file or a socket), the client runs the stand-in itself: imported, not run as a file (a file
-    run is compiled at every start, 5 ms; a module's bytecode is cached), and not with -m (runpy costs 3 ms).
-    """
-    standalone = (
-        "import sys; from viewster_infra.sandbox.hosts.docker_standin import main; sys.exit(main(sys.argv[1:]))"
-    )
-    root, python = config["root"], config["python"]
-    shim = Path("/usr/local/sbin/docker")
-    shim.write_text(
-        "#!/usr/bin/perl\n"
-        "# Sandbox stand-in for docker: containers are real processes (see docker_standin.py and docker_daemon.py)\n"
-        'my $request = pack("N N", $$, scalar @ARGV) . join("", map { pack("N/a*", $_) } @ARGV);\n'
-        "# AF_UNIX (1), SOCK_STREAM (1) and a sockaddr_un by hand: Perl's Socket module would double the start time\n"
-        "my $daemon;\n"
-        f'if (socket($daemon, 1, 1, 0) and connect($daemon, pack("S a108", 1, "{DOCKER_SOCKET}"))) {{\n'
-        "    syswrite($daemon, $request);\n"
-        "    shutdown($daemon, 1);\n"
-        '    my $answer = "";\n'
-        "    1 while sysread($daemon, $answer, 64, length $answer);\n"
-        "    exit $1 if $answer =~ /^exit (\\d+)\\n\\z/;\n"
-        '    if ($answer ne "fallback\\n") {\n'
-        '        print STDERR "docker stand-in: the daemon stopped during the command\\n";\n'
-        "        exit 125;\n"
-        "    }\n"
-        "}\n"
-        f'$ENV{{PYTHONPATH}} = "{root}";\n'
-        f'exec {{ "{python}" }} "{python}", "-S", "-c", "{standalone}", @ARGV;\n'
-    )
-    shim.chmod(0o755)
+    Built from docker_client.c for the sandbox (docker_client.py); where no daemon listens, it runs the stand-in."""
+    shutil.copy(config["docker_client"], "/usr/local/sbin/docker")  # a private tmpfs: this host's own PATH entry
 
 
 def docker_daemon(config: dict) -> None:

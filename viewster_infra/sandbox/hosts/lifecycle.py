@@ -32,6 +32,7 @@ REQUIRED_COMMANDS = [
     "/usr/lib/rabbitmq/bin/rabbitmq-server",
     "/usr/lib/postgresql/15/bin/postgres",
     "/usr/sbin/dnsmasq",
+    "gcc",  # builds the hosts' `docker` client (docker_client.py)
 ]
 READY_TIMEOUT_SECONDS = 60
 MAX_SLOTS = 250

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from viewster_infra.nginx_time import UNIT_SECONDS
-from viewster_infra.sandbox.hosts import tls
+from viewster_infra.sandbox.hosts import docker_client, init, tls
 from viewster_infra.sandbox.hosts.layout import HostPlace
 from viewster_infra.sandbox.seed import FAKE_SECRET_VALUE
 from viewster_infra.spec.model import EnvironmentSpec, Role
@@ -98,6 +98,7 @@ def host_files(
     if role is not None and role.nginx is not None:
         _nginx(etc / "nginx", env_dir, spec, role)
     containers = [] if role is None else _containers(spec, role, registry, database_endpoint)
+    client = docker_client.build(env_dir / "bin", init.DOCKER_SOCKET, sys.executable, str(ROOT))
     (directory / "host.json").write_text(
         json.dumps(
             {
@@ -105,6 +106,7 @@ def host_files(
                 "address": place.address,
                 "python": sys.executable,
                 "root": str(ROOT),
+                "docker_client": str(client),
                 "nginx": bool(role and role.nginx),
                 "zone": spec.route53.zone,
                 "containers": containers,

@@ -52,9 +52,10 @@ def test_a_reading_command_answered_in_the_daemon_leaves_nothing_behind_for_the_
 
 
 def test_a_command_in_a_fork_holds_up_no_other(staging_hosts):
-    # `docker exec` runs in a fork and waits for its command; the daemon answers `docker ps` meanwhile
+    # `docker exec` runs in a fork and waits for its command; the daemon answers `docker ps` meanwhile. The sleep's
+    # output goes to /dev/null: on the session's pipe, it would hold the SSH session open for its 5 seconds.
     still_running = staging_hosts.ssh(
-        "thirdparty", "docker exec redis sleep 5 & docker ps -q >/dev/null; jobs -r | wc -l; kill %1"
+        "thirdparty", "docker exec redis sleep 5 >/dev/null 2>&1 & docker ps -q >/dev/null; jobs -r | wc -l; kill %1"
     )
     assert still_running.strip() == "1"
 

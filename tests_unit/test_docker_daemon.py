@@ -4,6 +4,7 @@ a probe or an operator could see, and that `docker` still works when the daemon 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -58,6 +59,23 @@ def test_a_command_in_a_fork_holds_up_no_other(staging_hosts):
         "thirdparty", "docker exec redis sleep 5 >/dev/null 2>&1 & docker ps -q >/dev/null; jobs -r | wc -l; kill %1"
     )
     assert still_running.strip() == "1"
+
+
+def test_stats_waits_for_its_second_sample_without_holding_up_others(staging_hosts):
+    # the daemon takes stats' first sample, answers `docker ps` while the interval runs, then the second sample
+    shown = staging_hosts.ssh(
+        "thirdparty",
+        "docker stats --no-stream --format '{{json .}}' redis rabbitmq >/tmp/stats.out & sampling=$!; "
+        "docker ps -q >/dev/null; jobs -r | wc -l; wait $sampling; echo status=$?; cat /tmp/stats.out",
+    )
+    still_sampling, status, *rows = shown.splitlines()
+    assert (still_sampling, status) == ("1", "status=0")
+    assert [json.loads(row)["Name"] for row in rows] == ["redis", "rabbitmq"]
+    assert all(float(json.loads(row)["CPUPerc"].rstrip("%")) >= 0 for row in rows)
+    # as the stand-in run by itself answers: the same rows (the figures move), the same errors and statuses
+    for command in ("docker stats --no-stream --format '{{.Name}}' redis nope", "docker stats"):
+        through, standalone = both_ways(staging_hosts, "thirdparty", command)
+        assert through == standalone, f"{command}:\n{through}\n!=\n{standalone}"
 
 
 def test_the_two_ways_are_the_daemon_and_the_stand_in_itself(staging_hosts):

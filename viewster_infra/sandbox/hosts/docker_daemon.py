@@ -10,8 +10,9 @@ command's status.
 
 The commands that only read the stand-in's state and print (`ps`, `inspect`, `image inspect`, `logs`) run in the
 daemon itself, one after another, as dockerd answers them: a fork of a Python process costs about 2 ms of CPU here
-(its page tables copied, then every page it touches), more than such a command's own work. Everything else (`run`,
-`stop`, `exec`, `stats`, ...) starts, stops, waits or sleeps, and runs in a fork of its own. Requests are read as
+(its page tables copied, then every page it touches), more than such a command's own work. So does `stats`: its
+first sample at once, its second when the interval is up, the daemon serving others meanwhile. Everything else
+(`run`, `stop`, `exec`, ...) starts, stops or waits for a process, and runs in a fork of its own. Requests are read as
 they arrive, from every client at once, so that a client not yet given the CPU to write its request holds up no one.
 
 A client whose stdout or stderr is not a pipe or a character device (a regular file: its offset could not be
@@ -33,15 +34,62 @@ import stat
 import struct
 import subprocess  # noqa: F401 - as datetime
 import sys
+import time
 import traceback
+from dataclasses import dataclass
 
 from viewster_infra.sandbox.hosts import docker_standin, images  # noqa: F401 - as datetime
 
 # Answered in the daemon's own process: these only read state files and print. Never a command that starts a
-# process, waits or sleeps: the daemon answers one request at a time.
+# process or waits: the daemon answers one request at a time. `stats` waits between its two samples without a
+# process of its own: its first sample is taken at once, its second when the interval is up (`Waiting`).
 ANSWERED_HERE = frozenset({"ps", "inspect", "image", "logs"})
+SAMPLED_HERE = "stats"
 HEADER = struct.Struct(">II")  # the client's pid, the number of arguments; then each argument as N/a* (length, bytes)
 LENGTH = struct.Struct(">I")
+
+
+class Printing:
+    """The client's stdout and stderr as print()'s targets while a command runs here: streams of its own, fresh for
+    each command, so that what a reader that stopped early left unwritten is dropped with them, never printed to
+    the next client."""
+
+    def __init__(self, stdout: int, stderr: int) -> None:
+        self.streams = [
+            open(fd, "w", encoding=stream.encoding, errors=stream.errors)
+            for fd, stream in ((stdout, sys.__stdout__), (stderr, sys.__stderr__))
+        ]
+
+    def run(self, command) -> int:
+        """command() with print() going to the client; its exit status."""
+        daemon_streams = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = self.streams
+        try:
+            return _run(command)
+        finally:
+            sys.stdout, sys.stderr = daemon_streams
+
+    def close(self, status: int) -> int:
+        """Flushes and closes both streams; the status, or 1 when the reader went away (`| head -n 1`)."""
+        for stream in self.streams:
+            try:
+                stream.close()  # the descriptor is closed even when flushing fails
+            except OSError:
+                status = 1
+        return status
+
+    def descriptors(self) -> list[int]:
+        return [stream.fileno() for stream in self.streams]
+
+
+@dataclass
+class Waiting:
+    """A `stats` between its two samples: its client's connection and streams, and the first sample."""
+
+    due: float  # time.monotonic() of the second sample
+    connection: socket.socket
+    printing: Printing
+    sampling: tuple
 
 
 def serve(listener: socket.socket) -> None:
@@ -49,10 +97,17 @@ def serve(listener: socket.socket) -> None:
     the CPU on a busy machine, holds up no one), then answers it here or in a fork."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the forks; the daemon never waits for them
     pending: dict[socket.socket, list[bytes]] = {}  # connection -> what it sent so far
+    waiting: list[Waiting] = []
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     while True:
-        for key, _ in selector.select():
+        due = min((w.due for w in waiting), default=None)
+        ready = selector.select(None if due is None else max(0.0, due - time.monotonic()))
+        for sampled in [w for w in waiting if w.due <= time.monotonic()]:
+            waiting.remove(sampled)
+            finished = sampled.printing.run(lambda sampled=sampled: docker_standin.stats_finish(sampled.sampling))
+            _send(sampled.connection, f"exit {sampled.printing.close(finished)}\n")
+        for key, _ in ready:
             if key.fileobj is listener:
                 connection, _ = listener.accept()
                 connection.setblocking(False)
@@ -71,33 +126,39 @@ def serve(listener: socket.socket) -> None:
                 continue
             selector.unregister(connection)
             request = b"".join(pending.pop(connection))
-            if chunk is not None:
-                connection.setblocking(True)
-                _answer(connection, request, closing=(listener, selector, *pending))
-            connection.close()
+            if chunk is None:
+                connection.close()
+                continue
+            connection.setblocking(True)
+            # what a fork must close first, so that it holds up no other client while it runs: the listener and
+            # every other client's connection and streams
+            closing = [listener, selector, *pending, *(w.connection for w in waiting)]
+            sampling = _answer(connection, request, closing, [fd for w in waiting for fd in w.printing.descriptors()])
+            if sampling is None:
+                connection.close()
+            else:
+                waiting.append(Waiting(time.monotonic() + docker_standin.STATS_INTERVAL_SECONDS, connection, *sampling))
 
 
-def _answer(connection: socket.socket, request: bytes, closing) -> None:
-    """Answers one whole request: a reading command here, anything else in a fork (which first closes `closing`,
-    the daemon's listener and the other clients' connections, so that it holds up none of them while it runs)."""
+def _answer(connection: socket.socket, request: bytes, closing: list, closing_fds: list[int]):
+    """Answers one whole request: a reading command here, anything else in a fork. For a `stats` whose first sample
+    was taken, returns (its Printing, the sample) instead: the answer comes with the second."""
     try:
         pid, args = parse(request)
     except struct.error:
-        return  # not a whole request: the client answers 125 by itself
-    if args and args[0] in ANSWERED_HERE:
+        return None  # not a whole request: the client answers 125 by itself
+    if args and (args[0] in ANSWERED_HERE or args[0] == SAMPLED_HERE):
         try:
-            answer = answer_here(pid, args)
+            return _answer_here(connection, pid, args)
         except Exception:  # noqa: BLE001 - whatever one command meets, the daemon goes on serving
-            answer = "exit 125\n"
-        try:
-            connection.sendall(answer.encode())
-        except OSError:
-            pass  # the client went away meanwhile
-        return
+            _send(connection, "exit 125\n")
+            return None
     if os.fork() == 0:
         gc.disable()  # a fork lives for one command: collecting would only copy pages the daemon shares with it
         for other in closing:
             other.close()
+        for fd in closing_fds:
+            os.close(fd)  # not the streams' close(): nothing of theirs may be flushed from here
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # `docker exec` waits for its command's exit status
         try:
             answer = handle(pid, args)
@@ -107,35 +168,38 @@ def _answer(connection: socket.socket, request: bytes, closing) -> None:
             connection.sendall(answer.encode())
         finally:
             os._exit(0)
+    return None
 
 
-def answer_here(pid: int, args: list[str]) -> str:
-    """Runs a reading command in this process, its output to the client's stdout and stderr; returns the answer."""
+def _answer_here(connection: socket.socket, pid: int, args: list[str]):
     descriptors = _client_descriptors(pid, ((1, os.O_WRONLY), (2, os.O_WRONLY)))
     if descriptors is None:
-        return "fallback\n"
-    return f"exit {run_here(args, *descriptors)}\n"
+        _send(connection, "fallback\n")
+        return None
+    printing = Printing(*descriptors)
+    if args[0] == SAMPLED_HERE:
+        started = printing.run(lambda: docker_standin.stats_start(args[1:]))
+        if isinstance(started, tuple):
+            return printing, started  # answered with the second sample
+        status = started
+    else:
+        status = printing.run(lambda: docker_standin.main(args))
+    _send(connection, f"exit {printing.close(status)}\n")
+    return None
+
+
+def _send(connection: socket.socket, answer: str) -> None:
+    try:
+        connection.sendall(answer.encode())
+    except OSError:
+        pass  # the client went away meanwhile
+    connection.close()
 
 
 def run_here(args: list[str], stdout: int, stderr: int) -> int:
-    """The stand-in's `main` with print() going to these descriptors (closed when done), and its exit status. Its
-    own streams, fresh for each command: what a reader that stopped early left unwritten is dropped with them, never
-    printed to the next client."""
-    daemon_streams = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = (
-        open(fd, "w", encoding=stream.encoding, errors=stream.errors)
-        for fd, stream in ((stdout, sys.__stdout__), (stderr, sys.__stderr__))
-    )
-    try:
-        status = _run(args)
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.close()  # flushes; the descriptor is closed even when that fails
-            except OSError:
-                status = 1  # the reader went away (`| head -n 1`), as a CLI would find
-        sys.stdout, sys.stderr = daemon_streams
-    return status
+    """The stand-in's `main` with print() going to these descriptors (closed when done), and its exit status."""
+    printing = Printing(stdout, stderr)
+    return printing.close(printing.run(lambda: docker_standin.main(args)))
 
 
 def handle(pid: int, args: list[str]) -> str:
@@ -146,7 +210,7 @@ def handle(pid: int, args: list[str]) -> str:
     for number, descriptor in enumerate(descriptors):
         os.dup2(descriptor, number)
         os.close(descriptor)
-    status = _run(args)
+    status = _run(lambda: docker_standin.main(args))
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -157,9 +221,10 @@ def handle(pid: int, args: list[str]) -> str:
     return f"exit {status}\n"
 
 
-def _run(args: list[str]) -> int:
+def _run(command) -> int:
+    """command()'s exit status, as the stand-in run by itself would end."""
     try:
-        return docker_standin.main(args)
+        return command()
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 1
     except BrokenPipeError:

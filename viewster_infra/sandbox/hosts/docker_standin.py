@@ -343,19 +343,33 @@ def stats(args: list[str]) -> int:
     CPU% as Docker computes it (the container's CPU time over the machine's, times the number of CPUs, between two
     samples), memory as the resident memory of its processes against the host's memory (no container has a limit).
     """
+    sampling = stats_start(args)
+    if isinstance(sampling, int):
+        return sampling
+    time.sleep(STATS_INTERVAL_SECONDS)
+    return stats_finish(sampling)
+
+
+def stats_start(args: list[str]) -> tuple | int:
+    """The first sample; an exit status instead when there is nothing to sample. The daemon waits for the second
+    without a process of its own (docker_daemon.py); run by itself, `stats` sleeps."""
     if "--no-stream" not in args:
         return _unsupported("stats (only --no-stream)")
     template, refs = _format_option([a for a in args if a != "--no-stream"])
     containers = [c for c in (_find(r) for r in refs) if c] if refs else _all()
     running = [c for c in containers if _alive(c)]
-    before, system_before = _sample(running), _system_ticks()
-    time.sleep(STATS_INTERVAL_SECONDS)
+    return template, running, _sample(running), _system_ticks()
+
+
+def stats_finish(sampling: tuple) -> int:
+    """The second sample, STATS_INTERVAL_SECONDS after stats_start's, and the rows printed."""
+    template, running, before, system_before = sampling
     after, system_delta = _sample(running), _system_ticks() - system_before
     total = _meminfo_bytes("MemTotal")
     rows = []
     for container in running:
         ticks, used, pids = after[container["id"]]
-        cpu = (ticks - before[container["id"]][0]) / system_delta * os.cpu_count() * 100
+        cpu = (ticks - before[container["id"]][0]) / max(system_delta, 1) * os.cpu_count() * 100
         rows.append(
             {
                 "BlockIO": "0B / 0B",

@@ -1,7 +1,7 @@
 """moto's server, plus a snapshot of its whole state that can be put back in a few tens of milliseconds.
 
 The sandbox takes the snapshot right after seeding the compliant replica; the suite's own tests put it back after
-each drift instead of resetting moto and seeding again (about 0.03 s instead of 0.7 s, and nothing else changes:
+each drift instead of resetting moto and seeding again (about 0.01 s instead of 0.7 s, and nothing else changes:
 every id, address, image push time and datapoint is the one the hosts and the DNS server were set up with).
 Nothing is added to what the suite reads: the two routes live outside every AWS API's paths.
 

@@ -2,12 +2,17 @@
 prefetching adds no call and misses nothing), and a filtered run still reads only what its checks need."""
 
 import re
+import time
 
 import pytest
 
 import tests_infra
+from tests_unit.harness import SPEC_DIR
 from tests_unit.test_every_check_is_proven import functions_of
 from viewster_infra import prefetch
+from viewster_infra.factstore import FactStore
+from viewster_infra.hosts.gather import HostAccess, HostSnapshot
+from viewster_infra.spec.loader import load
 
 FUNCTIONS = dict(functions_of(tests_infra))
 
@@ -54,3 +59,68 @@ def test_a_run_says_where_its_time_went(staging_hosts, tmp_path):
         r"parallel\), checks \d+\.\d\d s, report \d+\.\d\d s",
         line,
     ), line
+
+
+class _Recorder:
+    """Stands for the run's context: each part of the gather records when it started and ended."""
+
+    def __init__(self, awaited: set[str]) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.spec = type("Spec", (), {"hosts": type("Hosts", (), {"roles": {"backend": None}})()})()
+        self.hosts = self
+        self.snapshot = self
+        self.unavailable = None
+        self._awaited = awaited
+
+    def aws_facts_needed(self) -> set[str]:
+        return self._awaited
+
+    def facts(self, kind: str) -> None:
+        if kind == "backend":  # the hosts' gather: its probe waits for the RDS facts, then runs
+            self.events.append(("start", "hosts"))
+            self.wait_for("rds")
+            time.sleep(0.05)
+            self.events.append(("end", "hosts"))
+            return
+        self.events.append(("start", kind))
+        time.sleep(0.02)
+        self.events.append(("end", kind))
+
+    def endpoint_facts(self) -> None:
+        self.events.append(("start", "endpoints"))
+        self.events.append(("end", "endpoints"))
+
+    def wait_for(self, kind: str) -> None:
+        while ("end", kind) not in self.events:
+            time.sleep(0.001)
+
+
+def test_the_aws_facts_a_probe_waits_for_are_read_before_the_other_services():
+    context = _Recorder(awaited={"rds"})
+    prefetch.gather(context, {"hosts", "endpoints", "aws-rds", "aws-ec2", "aws-s3", "aws-ecr"}, hosts_together=True)
+    order = context.events
+    assert order.index(("start", "hosts")) < order.index(("end", "rds"))  # the probes did not wait to be started
+    for other in ("ec2", "s3", "ecr"):
+        assert order.index(("end", "rds")) < order.index(("start", other)), order
+    # and with nothing awaited, everything starts at once, as before
+    context = _Recorder(awaited=set())
+    context.wait_for = lambda kind: None
+    prefetch.gather(context, {"hosts", "aws-rds", "aws-ec2"}, hosts_together=True)
+    first_end = next(i for i, (event, _) in enumerate(context.events) if event == "end")
+    assert {name for event, name in context.events[:first_end]} == {"hosts", "rds", "ec2"}
+
+
+@pytest.mark.parametrize(
+    ("access", "needed"),
+    [
+        ({"sandbox_hosts": {}}, {"rds"}),  # the sandbox names the hosts' addresses; the database's comes from RDS
+        ({"ssh_config": "~/.ssh/config"}, {"rds", "ec2"}),  # ssh_config reaches the hosts; a reach needs private IPs
+        ({}, {"rds", "ec2"}),  # the hosts by their Elastic IPs
+    ],
+)
+def test_the_aws_facts_the_probes_wait_for(tmp_path, access, needed):
+    spec = load(SPEC_DIR, "staging").spec
+    hosts = HostSnapshot(
+        FactStore(tmp_path), spec, HostAccess(env="staging", user="ubuntu", use_sudo=True, **access), None
+    )
+    assert hosts.aws_facts_needed() == needed

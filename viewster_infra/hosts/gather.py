@@ -56,6 +56,19 @@ class HostSnapshot:
     def unavailable(self) -> str | None:
         return self._access.unavailable
 
+    def aws_facts_needed(self) -> set[str]:
+        """The AWS facts the probes wait for before they can start: the RDS endpoints a host's reach test connects
+        to, and outside the sandbox and an ssh_config the instances' addresses (destination, _reach_targets)."""
+        needed = set()
+        reaches = [reach for role in self._spec.hosts.roles.values() for reach in role.reaches]
+        if any(reach.database is not None for reach in reaches):
+            needed.add("rds")
+        if self._access.sandbox_hosts is None and (
+            not self._access.ssh_config or any(reach.database is None for reach in reaches)
+        ):
+            needed.add("ec2")
+        return needed
+
     def facts(self, role: str) -> Facts:
         roles = list(self._spec.hosts.roles) if self.together else [role]
         return self.store.get_many([f"host-{r}" for r in roles], self._gather)[f"host-{role}"]

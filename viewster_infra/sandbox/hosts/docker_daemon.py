@@ -176,15 +176,14 @@ def _answer_here(connection: socket.socket, pid: int, args: list[str]):
     if descriptors is None:
         _send(connection, "fallback\n")
         return None
+    if args[0] != SAMPLED_HERE:
+        _send(connection, f"exit {run_here(args, *descriptors)}\n")
+        return None
     printing = Printing(*descriptors)
-    if args[0] == SAMPLED_HERE:
-        started = printing.run(lambda: docker_standin.stats_start(args[1:]))
-        if isinstance(started, tuple):
-            return printing, started  # answered with the second sample
-        status = started
-    else:
-        status = printing.run(lambda: docker_standin.main(args))
-    _send(connection, f"exit {printing.close(status)}\n")
+    started = printing.run(lambda: docker_standin.stats_start(args[1:]))
+    if isinstance(started, tuple):
+        return printing, started  # answered with the second sample
+    _send(connection, f"exit {printing.close(started)}\n")
     return None
 
 

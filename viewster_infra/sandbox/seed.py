@@ -49,7 +49,7 @@ def seed(
     instance_ids, public_ips = _instances(ec2, spec, subnet_ids, group_ids)
     _database(client("rds"), spec, group_ids)
     _buckets(client("s3"), spec)
-    _repositories(client("ecr"), spec, endpoint_url, scan_counts or {})
+    _repositories(client("ecr"), client("sts"), spec, endpoint_url, scan_counts or {})
     function_arns = _functions(client("lambda"), client("iam"), spec, env)
     topic_arns = _topics(client("sns"), spec, function_arns)
     _monitoring(client("cloudwatch"), spec, instance_ids, topic_arns)
@@ -177,9 +177,9 @@ def _buckets(s3, spec) -> None:
         )
 
 
-def _repositories(ecr, spec, endpoint_url: str, scan_counts: dict[str, dict[str, int]]) -> None:
+def _repositories(ecr, sts, spec, endpoint_url: str, scan_counts: dict[str, dict[str, int]]) -> None:
     """Each repository with its images (images.py), every image scanned, results seeded through moto's static API."""
-    account = sandbox_session(spec.aws.region).client("sts", endpoint_url=endpoint_url).get_caller_identity()["Account"]
+    account = sts.get_caller_identity()["Account"]
     scanned = []
     for key, repo in spec.ecr.repositories.items():
         ecr.create_repository(repositoryName=repo.name, imageScanningConfiguration={"scanOnPush": repo.scan_on_push})

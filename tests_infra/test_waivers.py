@@ -5,5 +5,12 @@ from viewster_infra.findings import drift
 
 
 def test_waiver_in_force(waiver, run):
-    if waiver.expired(run.inputs.today()):
-        drift(f"waiver for {waiver.name}", f"expired {waiver.expires}")
+    today = run.inputs.today()
+    if waiver.expired(today):
+        drift(
+            f"waiver for {waiver.name}",
+            f"expired {waiver.expires}",
+            prop="expires",
+            expected=f"on or after {today}",
+            found=str(waiver.expires),
+        )

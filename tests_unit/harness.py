@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import json
-import re
 import shlex
 import subprocess
 import time
@@ -45,9 +44,10 @@ class SuiteResult:
     outcomes: dict[str, str] = field(default_factory=dict)  # check id -> passed / failed / skipped
     messages: dict[str, str] = field(default_factory=dict)  # check id -> the failure's text
     sections: dict[str, str] = field(default_factory=dict)  # check id -> its report sections (evidence), as text
-    metadata: dict[str, str] = field(default_factory=dict)  # the HTML report's environment table
+    report: dict = field(default_factory=dict)  # the JSON report the run wrote (run facts, summary, results)
     settled: dict[str, str] = field(default_factory=dict)  # check id -> how --settle ended for it
     reads: dict[str, set[str]] = field(default_factory=dict)  # check id -> the facts it read ("aws-ec2", ...)
+    declared: dict[str, set[str]] = field(default_factory=dict)  # check id -> what its fixtures and markers name
     properties: dict[str, dict[str, str]] = field(default_factory=dict)  # check id -> control, severity, ...
 
     @property
@@ -56,15 +56,20 @@ class SuiteResult:
 
     @property
     def api_calls(self) -> int:
-        return int(self.metadata["AWS API calls"].split()[0])
+        return self.report["run"]["aws_api_calls"]
+
+    @property
+    def operations(self) -> dict[str, int]:
+        """AWS operations the run made, with their counts ("rds:DescribeDBInstances": 1)."""
+        return self.report["run"]["aws_operations"]
 
     def ssh_commands(self, role: str) -> int:
-        """SSH commands the run sent to one host ("SSH per host: backend 1 connection(s) 1 command(s) in 650 ms")."""
-        return int(re.search(rf"{role} \d+ connection\(s\) (\d+) command", self.metadata["SSH per host"]).group(1))
+        """SSH commands the run sent to one host."""
+        return self.report["run"]["ssh"][role]["ssh commands"]
 
 
 class _Recorder:
-    """In-process plugin: every check's outcome and message, and the run's metadata at the very end."""
+    """In-process plugin: every check's outcome and message, and the run's JSON report at the very end."""
 
     def __init__(self, result: SuiteResult) -> None:
         self.result = result
@@ -77,17 +82,33 @@ class _Recorder:
         if report.when == "call" or report.outcome != "passed":
             self.result.outcomes[name] = report.outcome
             self.result.properties[name] = dict(report.user_properties)
-            self.result.messages[name] = report.longreprtext
+            self.result.messages[name] = _said(report)
             self.result.sections[name] = "\n".join(f"{title}\n{text}" for title, text in report.sections)
             for key, text in report.user_properties:
                 if key == "settle":
                     self.result.settled[name] = text
 
     @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from pytest_metadata.plugin import metadata_key
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        from viewster_infra import prefetch
 
-        self.result.metadata = dict(session.config.stash.get(metadata_key, {}))
+        self.result.declared = {item.name: prefetch.reads_of(item) for item in items}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from viewster_infra.plugin import DOCUMENT
+
+        self.result.report = session.config.stash.get(DOCUMENT, {})
+
+
+def _said(report: pytest.TestReport) -> str:
+    """What a check said: its finding's line (also of a waived or advisory failure), else pytest's own text."""
+    from viewster_infra.outcomes import ATTRIBUTE
+    from viewster_infra.results import CheckResult
+
+    data = getattr(report, ATTRIBUTE, None)
+    result = CheckResult.from_dict(data) if data else None
+    return result.finding.line if result is not None and result.finding is not None else report.longreprtext
 
 
 def run_suite(*args: str, reports_dir: Path) -> SuiteResult:
@@ -197,6 +218,14 @@ class Sandbox:
         old worker was stopped; by default now: a test calls this right after starting a new backend container)."""
         address, queues = self._broker()
         hosts.wait_consumed(address, queues, time.monotonic() + 30, since=time.monotonic() if since is None else since)
+
+    def wait_until_consumed(self) -> None:
+        """Until the broker reports the backend's worker consuming every queue: a drift test starts only on an estate
+        that is compliant in every fact its run reads, and an earlier test may have left the worker reconnecting
+        (its broker or its host cut off, restarted). At once when it consumes already."""
+        if self.state.hosts is not None:
+            address, queues = self._broker()
+            hosts.wait_consumed(address, queues, time.monotonic() + 30)
 
     def delete_queues(self) -> None:
         """The broker's queues deleted with every message in them, ready or unacknowledged, through the management

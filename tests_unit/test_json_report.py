@@ -8,8 +8,10 @@ import sys
 import xml.etree.ElementTree as ET
 
 import jsonschema
+import pytest
 
 from tests_unit.harness import ROOT
+from tests_unit.test_usage_errors import assert_usage_error
 from viewster_infra.report import records
 
 SCHEMA = json.loads(records.SCHEMA.read_text())
@@ -61,6 +63,7 @@ def test_a_drifted_runs_json_is_valid_and_its_counts_agree_everywhere(staging, t
         "expected": "True",
         "found": "False",
         "message": "ecr repository viewster-staging-backend: scan on push expected True, found False",
+        "cause": None,
         "waiver": None,
         "settle": None,
         "duration_seconds": 0,
@@ -90,15 +93,19 @@ def test_changes_since_the_previous_run_and_the_diff_command(staging, tmp_path):
 
     started = json.loads(first.read_text())["run"]["started"]
     still = json.loads(second.read_text())["changes"]
+    scan = "ecr repository viewster-staging-backend: scan on push expected True, found False"
+    threshold = "cloudwatch alarm viewster-staging-rds-cpu-high: threshold expected 70, found 80"
     assert still == {
         "compared_to": str(first),
         "new_failures": [],
         "fixed": [],
-        "still_failing": [{"id": ENGINE, "first_seen": started}],
+        "still_failing": [{"id": ENGINE, "control": "VS-ECR-01", "line": scan, "first_seen": started}],
     }
     changes = json.loads(third.read_text())["changes"]
     assert changes["compared_to"] == str(second)
-    assert changes["new_failures"] == [THRESHOLD] and changes["fixed"] == [ENGINE] and changes["still_failing"] == []
+    assert changes["new_failures"] == [{"id": THRESHOLD, "control": "VS-CW-06", "line": threshold}]
+    assert changes["fixed"] == [{"id": ENGINE, "control": "VS-ECR-01", "line": scan}]
+    assert changes["still_failing"] == []
     assert f"Since {second}: 1 new failure(s), 1 fixed, 0 still failing" in result.stdout
 
     diff = subprocess.run(
@@ -111,9 +118,9 @@ def test_changes_since_the_previous_run_and_the_diff_command(staging, tmp_path):
     lines = diff.stdout.splitlines()
     assert lines[1:] == [
         "new failures (1):",
-        f"  VS-CW-06 high {THRESHOLD}: cloudwatch alarm viewster-staging-rds-cpu-high: threshold expected 70, found 80",
+        f"  VS-CW-06 {threshold} [{THRESHOLD}]",
         "fixed (1):",
-        f"  VS-ECR-01 high {ENGINE}: ecr repository viewster-staging-backend: scan on push expected True, found False",
+        f"  VS-ECR-01 {scan} [{ENGINE}]",
         "still failing (0):",
     ]
     assert lines[0].startswith("staging: ") and "(FAILED) -> " in lines[0]
@@ -126,6 +133,30 @@ def test_compare_to_names_the_report_to_compare_with(staging, tmp_path):
     run(staging, tmp_path / "new", "-k", "ecr", f"--compare-to={baseline}")
     changes = json.loads(newest(tmp_path / "new", "json").read_text())["changes"]
     assert changes["compared_to"] == str(baseline) and changes["still_failing"][0]["id"] == ENGINE
+
+
+@pytest.mark.parametrize("problem", ["missing", "not json"])
+def test_compare_to_a_report_that_cannot_be_read_is_a_usage_error(staging, tmp_path, problem):
+    """In CI --compare-to is a downloaded artifact: a failed download must not look like a first run."""
+    path = tmp_path / "previous.json"
+    if problem == "not json":
+        path.write_text("<html>404</html>")
+    result = run(staging, tmp_path / "reports", "-k", "ecr", f"--compare-to={path}")
+    why = "no such file" if problem == "missing" else "cannot be read (Expecting value: line 1 column 1 (char 0))"
+    assert_usage_error(result, f"--compare-to {path}: {why}")
+    assert not (tmp_path / "reports").exists() or not list((tmp_path / "reports").glob("*.json"))
+
+
+def test_an_earlier_schema_is_still_compared_with(staging, tmp_path):
+    scan_on_push(staging, False)
+    run(staging, tmp_path / "old", "-k", "ecr")
+    old = json.loads(newest(tmp_path / "old", "json").read_text())
+    old["schema_version"] = 1  # what the reports of the last release say; the fields compared are the same
+    baseline = tmp_path / "v1.json"
+    baseline.write_text(json.dumps(old))
+    result = run(staging, tmp_path / "new", "-k", "ecr", f"--compare-to={baseline}")
+    assert result.returncode == 1
+    assert json.loads(newest(tmp_path / "new", "json").read_text())["changes"]["still_failing"][0]["id"] == ENGINE
 
 
 def test_diff_refuses_reports_of_two_environments(tmp_path):

@@ -124,7 +124,6 @@ def test_live_signals_cost_two_requests_however_many_are_checked(staging):
     everything = staging.run()
     one = staging.run("-k", "test_rds_connections_maximum")
     all_live = staging.run("-k", "live or firing")
-    operations = dict(entry.rsplit(" ", 1) for entry in everything.metadata["AWS operations"].split(", "))
-    assert operations["cloudwatch:GetMetricData"] == "1"  # 9 metrics, one request
-    assert operations["ec2:DescribeInstanceStatus"] == "1"  # 3 instances, one request
+    assert everything.operations["cloudwatch:GetMetricData"] == 1  # 9 metrics, one request
+    assert everything.operations["ec2:DescribeInstanceStatus"] == 1  # 3 instances, one request
     assert one.api_calls == all_live.api_calls  # collectors read per service, not per check

@@ -1,38 +1,57 @@
-"""Gather first, then check: what the scan of each check's source predicts it reads is what it really reads (so
+"""Gather first, then check: what each check's fixtures and `aws` markers name is what it really reads (so
 prefetching adds no call and misses nothing), and a filtered run still reads only what its checks need."""
 
 import re
+import shutil
 import time
+from collections import defaultdict
 
 import pytest
 
-import tests_infra
-from tests_unit.harness import SPEC_DIR
-from tests_unit.test_every_check_is_proven import functions_of
+from tests_unit.harness import ROOT, SPEC_DIR
 from viewster_infra import prefetch
 from viewster_infra.factstore import FactStore
 from viewster_infra.hosts.gather import HostAccess, HostSnapshot
 from viewster_infra.spec.loader import load
-
-FUNCTIONS = dict(functions_of(tests_infra))
 
 
 def actual(reads: set[str]) -> set[str]:
     return {"hosts" if name.startswith("host-") else name for name in reads}
 
 
-def test_the_scan_predicts_what_each_check_reads(staging_hosts):
+def test_what_each_check_names_is_what_it_reads(staging_hosts):
     result = staging_hosts.run()
     assert result.exit_code == 0
     predicted_by_run, read_by_run = set(), set()
     for check, reads in result.reads.items():
-        predicted = prefetch.reads_of(FUNCTIONS[check.split("[")[0]])
+        predicted = result.declared[check]
         # a check may read less than its source can (a branch not taken, a skip): never more
         assert actual(reads) <= predicted, check
         predicted_by_run |= predicted
         read_by_run |= actual(reads)
     assert len(result.reads) > 200
     assert predicted_by_run == read_by_run  # so a whole run prefetches exactly what it reads
+    named, read = defaultdict(set), defaultdict(set)  # per check function, over its entries that ran
+    for check, reads in result.reads.items():
+        if result.outcomes[check] != "skipped":
+            named[check.split("[")[0]] |= result.declared[check]
+            read[check.split("[")[0]] |= actual(reads)
+    assert named == read  # no check names a service it never reads (a filtered run would read it for nothing)
+
+
+def test_a_check_that_reads_what_it_does_not_name_says_so(staging, tmp_path):
+    for name in ("tests_infra", "specs"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("conftest.py", "pytest.ini"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    rds = tmp_path / "tests_infra" / "aws" / "test_rds.py"
+    rds.write_text(rds.read_text().replace('@pytest.mark.aws("ec2")\n', ""))
+    result = staging.cli("-k", "rds_security_group", cwd=tmp_path, reports_dir=tmp_path / "reports")
+    assert result.returncode == 1
+    assert (
+        "UndeclaredRead: test_rds_security_group[staging-database] reads aws.facts('ec2') without naming it: add "
+        "@pytest.mark.aws('ec2') (or to its module's pytestmark)"
+    ) in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -45,8 +64,7 @@ def test_the_scan_predicts_what_each_check_reads(staging_hosts):
 def test_a_filtered_run_reads_only_what_its_checks_need(staging, selection, calls):
     result = staging.run("-k", selection)
     assert result.exit_code == 0
-    operations = dict(entry.rsplit(" ", 1) for entry in result.metadata["AWS operations"].split(", "))
-    assert {name: int(count) for name, count in operations.items()} == calls
+    assert result.operations == calls
 
 
 def test_a_run_says_where_its_time_went(staging_hosts, tmp_path):

@@ -1,7 +1,9 @@
-"""Waivers: a waiver waives exactly what it names, until its date; past it, it fails the run itself; one that
-matched nothing is reported; a malformed one stops the run before any check."""
+"""Waivers: a waiver waives exactly what it names (its control and the resource as the finding names it, never a
+word of it), until its date; past it, it fails the run itself; one that matched nothing is reported; its words
+reach every output; a malformed one stops the run before any check."""
 
 import datetime as dt
+import json
 import shutil
 
 import pytest
@@ -46,7 +48,11 @@ def scan_on_push_off(staging, *repositories: str) -> None:
 def test_a_waiver_waives_exactly_its_resource(staging, specs_with):
     scan_on_push_off(staging, "viewster-staging-backend", "viewster-staging-frontend")
     specs = specs_with(
-        waiver(control="VS-ECR-01", resource="viewster-staging-backend", ticket="https://example.invalid/41")
+        waiver(
+            control="VS-ECR-01",
+            resource="ecr repository viewster-staging-backend",
+            ticket="https://example.invalid/41",
+        )
     )
     result = staging.run(f"--spec-dir={specs}", "-k", "ecr")
     assert result.failures == {
@@ -55,8 +61,51 @@ def test_a_waiver_waives_exactly_its_resource(staging, specs_with):
     assert (
         result.outcomes["test_ecr_scan_on_push[staging-backend]"] == "skipped"
     )  # pytest's word; the report says waived
-    assert result.properties["test_ecr_scan_on_push[staging-backend]"]["waiver"] == "VS-ECR-01 viewster-staging-backend"
+    junit = result.properties["test_ecr_scan_on_push[staging-backend]"]
+    assert junit["status"] == "waived" and junit["waiver"] == "VS-ECR-01 ecr repository viewster-staging-backend"
+    assert junit["waiver_justification"] == "Scanning moves to Inspector next sprint."
+    assert junit["waiver_approver"] == "Gary Kim" and junit["waiver_expires"] == str(NEXT_MONTH)
     assert result.exit_code == 1
+
+
+@pytest.mark.parametrize("resource", ["repository", "viewster-staging-backend", "ecr", "ecr repository"])
+def test_a_word_of_a_resource_waives_nothing(staging, specs_with, tmp_path, resource):
+    """Before, `resource: repository` matched any word of the finding's resource and silently waived every
+    repository; now a waiver names the resource exactly, and a near miss is said."""
+    scan_on_push_off(staging, "viewster-staging-backend", "viewster-staging-frontend")
+    specs = specs_with(waiver(control="VS-ECR-01", resource=resource))
+    result = staging.cli(f"--spec-dir={specs}", "-k", "ecr", reports_dir=tmp_path / "reports")
+    assert result.returncode == 1
+    assert "2 failed" in result.stdout.splitlines()[-1]
+    assert (
+        f"unused: the waiver for VS-ECR-01 {resource} matched no failure in this run (failures of VS-ECR-01 name: "
+        "'ecr repository viewster-staging-backend', 'ecr repository viewster-staging-frontend')"
+    ) in result.stdout
+
+
+def test_every_output_shows_the_waivers_words(staging, specs_with, tmp_path):
+    scan_on_push_off(staging, "viewster-staging-backend")
+    specs = specs_with(waiver(control="VS-ECR-01", resource="ecr repository viewster-staging-backend", ticket="T-41"))
+    summary = tmp_path / "summary.md"
+    reports = tmp_path / "reports"
+    result = staging.cli(f"--spec-dir={specs}", "-k", "ecr", f"--summary-md={summary}", reports_dir=reports)
+    assert result.returncode == 0, result.stdout
+    words = f"Scanning moves to Inspector next sprint. (approved by Gary Kim, until {NEXT_MONTH}, T-41)"
+    finding = "ecr repository viewster-staging-backend: scan on push expected True, found False"
+    assert f"    waiver VS-ECR-01 ecr repository viewster-staging-backend: {words}" in result.stdout
+    assert f"- {finding} (waiver: {words})" in summary.read_text()
+    record = next(r for r in json.loads(next(reports.glob("*.json")).read_text())["results"] if r["status"] == "waived")
+    assert record["waiver"] == {
+        "control": "VS-ECR-01",
+        "resource": "ecr repository viewster-staging-backend",
+        "justification": "Scanning moves to Inspector next sprint.",
+        "approver": "Gary Kim",
+        "expires": str(NEXT_MONTH),
+        "ticket": "T-41",
+    }
+    assert record["expected"] == "True" and record["found"] == "False"
+    page = next(reports.glob("staging-*.html")).read_text()
+    assert "Scanning moves to Inspector next sprint." in page and "Gary Kim" in page and str(NEXT_MONTH) in page
 
 
 def test_a_waiver_without_a_resource_covers_its_control_everywhere(staging, specs_with, tmp_path):
@@ -75,23 +124,28 @@ def test_a_waiver_without_a_resource_covers_its_control_everywhere(staging, spec
 def test_an_expired_waiver_waives_nothing_and_fails_itself(staging, specs_with):
     scan_on_push_off(staging, "viewster-staging-backend")
     yesterday = TODAY - dt.timedelta(days=1)
-    specs = specs_with(waiver(control="VS-ECR-01", resource="viewster-staging-backend", expires=yesterday))
+    specs = specs_with(
+        waiver(control="VS-ECR-01", resource="ecr repository viewster-staging-backend", expires=yesterday)
+    )
     result = staging.run(f"--spec-dir={specs}", "-k", "ecr or waiver")
+    check = "test_waiver_in_force[staging-VS-ECR-01-ecr-repository-viewster-staging-backend]"
     assert result.failures == {
         "test_ecr_scan_on_push[staging-backend]": "ecr repository viewster-staging-backend: scan on push expected True, found False",
-        "test_waiver_in_force[staging-VS-ECR-01-viewster-staging-backend]": f"waiver for VS-ECR-01 viewster-staging-backend: expired {yesterday}",
+        check: f"waiver for VS-ECR-01 ecr repository viewster-staging-backend: expired {yesterday}",
     }
-    assert (
-        result.properties["test_waiver_in_force[staging-VS-ECR-01-viewster-staging-backend]"]["control"]
-        == "VS-WAIVER-01"
-    )
+    assert result.properties[check]["control"] == "VS-WAIVER-01"
+    assert result.properties[check]["expected"] == f"on or after {TODAY}"
+    assert result.properties[check]["found"] == str(yesterday)
+    assert result.report["unused_waivers"] == []  # expired: one finding, not also "unused"
 
 
 def test_a_waiver_that_matched_nothing_is_reported_unused(staging, specs_with, tmp_path):
-    specs = specs_with(waiver(control="VS-RDS-02", resource="viewster-staging-database"))
+    specs = specs_with(waiver(control="VS-RDS-02", resource="rds viewster-staging-database"))
     result = staging.cli(f"--spec-dir={specs}", "-k", "rds or waiver", reports_dir=tmp_path / "reports")
     assert result.returncode == 0
-    assert "unused: the waiver for VS-RDS-02 viewster-staging-database matched no failure in this run" in result.stdout
+    assert "unused: the waiver for VS-RDS-02 rds viewster-staging-database matched no failure in this run" in (
+        result.stdout
+    )
 
 
 @pytest.mark.parametrize(
@@ -106,15 +160,23 @@ def test_a_waiver_that_matched_nothing_is_reported_unused(staging, specs_with, t
         ([waiver(control="VS-ECR-99")], "waivers.0.control: no such control: VS-ECR-99"),
         (
             [waiver(control="VS-ECR-01", expires=TODAY + dt.timedelta(days=91))],
-            f"waivers.0.expires: {TODAY + dt.timedelta(days=91)} is more than 90 days ahead (at most {TODAY + dt.timedelta(days=90)})",
+            f"waivers.0.expires: {TODAY + dt.timedelta(days=91)} is more than 90 days ahead (at most {TODAY + dt.timedelta(days=90)}; waiver_max_days in {{specs}}/controls.yaml)",
         ),
+        ([], None),  # (the same file, with max_days: its author cannot set it there)
     ],
 )
 def test_a_malformed_waiver_stops_the_run_before_any_check(specs_with, tmp_path, waivers, problem):
-    specs = specs_with(*waivers)
+    if problem is None:
+        specs = specs_with(text=yaml.safe_dump({"max_days": 365, "waivers": []}))
+        problem = (
+            "max_days: is set in controls.yaml (waiver_max_days), where the author of a waiver cannot lengthen it "
+            "(found 365)"
+        )
+    else:
+        specs = specs_with(*waivers)
     assert_usage_error(
         run_pytest("--env=staging", f"--spec-dir={specs}", home=tmp_path),
-        f"invalid spec: {specs / 'waivers.yaml'}: {problem}",
+        f"invalid spec: {specs / 'waivers.yaml'}: {problem.replace('{specs}', str(specs))}",
     )
 
 

@@ -137,8 +137,8 @@ def test_a_failing_gate_fails_the_job_annotated_and_summarised(staging, tmp_path
     checks = steps[-1]
     assert len(steps) == 5 and checks.returncode == 1  # the job fails exactly when the suite does
     finding = "ecr repository viewster-staging-backend: scan on push expected True, found False"
-    assert f"::error title=test_ecr_scan_on_push[staging-backend]::{finding}" in checks.stdout.splitlines()
-    assert f"- `test_ecr_scan_on_push[staging-backend]`: {finding}" in summary.read_text()
+    assert f"::error title=VS-ECR-01 test_ecr_scan_on_push[staging-backend]::{finding}" in checks.stdout.splitlines()
+    assert f"- `VS-ECR-01` {finding}" in summary.read_text()
     assert len(own_reports(checks)) == 3  # the upload step (if: always()) has this run's reports to keep
 
 

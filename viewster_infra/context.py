@@ -21,8 +21,6 @@ from viewster_infra.aws.reader import AwsReader, AwsSetupError, Target, choose_t
 from viewster_infra.aws.snapshot import AwsSnapshot
 from viewster_infra.factstore import Facts, FactStore
 from viewster_infra.hosts.gather import HostAccess, HostSnapshot
-from viewster_infra.sandbox import lifecycle
-from viewster_infra.sandbox.moto_server import SandboxError
 from viewster_infra.spec.loader import LoadedSpec, SpecError, environments, load
 
 
@@ -97,7 +95,7 @@ class RunContext:
         snapshot = AwsSnapshot(store, loaded.spec, make_reader, inputs.options())
         hosts = HostSnapshot(store, loaded.spec, HostAccess(**inputs.host_access), snapshot)
         registry = controls.load(Path(inputs.spec_dir))
-        accepted = waivers.load(Path(inputs.spec_dir), set(registry.controls), inputs.today())
+        accepted = waivers.load(Path(inputs.spec_dir), set(registry.controls), inputs.today(), registry.waiver_max_days)
         return cls(inputs=inputs, loaded=loaded, snapshot=snapshot, hosts=hosts, registry=registry, waivers=accepted)
 
     def control_of(self, check: str) -> tuple[str, controls.Control, str] | None:
@@ -147,7 +145,9 @@ def start_run(
     try:
         loaded = load(spec_dir, env)
         registry = controls.load(spec_dir)
-        waivers.load(spec_dir, set(registry.controls), datetime.datetime.now(datetime.UTC).date())
+        waivers.load(
+            spec_dir, set(registry.controls), datetime.datetime.now(datetime.UTC).date(), registry.waiver_max_days
+        )
     except SpecError as exc:
         raise RunSetupError(f"invalid spec: {exc}") from None
     for control_id in loaded.spec.severity_overrides:
@@ -168,6 +168,9 @@ def start_run(
         identity_file=ssh_identity_file,
     )
     if sandbox:
+        from viewster_infra.sandbox import lifecycle  # the sandbox is imported only when it is asked for
+        from viewster_infra.sandbox.moto_server import SandboxError
+
         try:
             state, sandbox_started = lifecycle.ensure_up(env, spec_dir, sandbox_dir)
         except SandboxError as exc:
@@ -183,6 +186,8 @@ def start_run(
     except RunSetupError:
         shutil.rmtree(run_dir, ignore_errors=True)
         if sandbox_started:  # a sandbox this run started goes with the run, also when it cannot start
+            from viewster_infra.sandbox import lifecycle
+
             lifecycle.down(env, sandbox_dir)
         raise
 

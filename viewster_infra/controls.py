@@ -31,6 +31,8 @@ class Control(BaseModel):
 class Registry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # How far ahead a waiver (waivers.yaml) may run: set here, reviewed apart from the waivers themselves.
+    waiver_max_days: int = Field(default=90, gt=0)
     controls: dict[str, Control]
 
     def by_check(self) -> dict[str, tuple[str, Control]]:

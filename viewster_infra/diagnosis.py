@@ -65,7 +65,7 @@ class StepState:
     number: str
     title: str
     state: str  # "broken", "ok", "not checked" (no such check ran: skipped, deselected, not in this environment)
-    failing: list  # gate.Outcome of the link's failing checks
+    failing: list  # results.CheckResult of the link's failing checks
 
 
 @dataclass(frozen=True)
@@ -87,19 +87,20 @@ class Verdict:
         return any(s.state == "broken" for s in self.steps)
 
 
-def judge(key: str, chain: Chain, outcomes: list, env: str) -> Verdict:
+def judge(key: str, chain: Chain, results: list, env: str) -> Verdict:
+    """The chain's steps over a run's results (results.CheckResult), the guide's "{env}" filled in."""
     steps = []
     for number, link in chain.steps():
-        mine = [o for o in outcomes if any(matches(p, o.check, env) for p in link.checks)]
-        failing = [o for o in mine if o.outcome in BROKEN]
-        ran = [o for o in mine if o.outcome not in ("skipped",)]
+        mine = [r for r in results if any(matches(p, r.id, env) for p in link.checks)]
+        failing = [r for r in mine if r.status in BROKEN]
+        ran = [r for r in mine if r.status != "skipped"]
         state = "broken" if failing else "ok" if ran else "not checked"
-        steps.append(StepState(number, link.title, state, failing))
-    return Verdict(key, chain, steps)
+        steps.append(StepState(number, link.title.replace("{env}", env), state, failing))
+    return Verdict(key, chain.model_copy(update={"title": chain.title.replace("{env}", env)}), steps)
 
 
-def judge_all(chains: Chains, outcomes: list, env: str) -> list[Verdict]:
-    return [judge(key, chain, outcomes, env) for key, chain in chains.chains.items()]
+def judge_all(chains: Chains, results: list, env: str) -> list[Verdict]:
+    return [judge(key, chain, results, env) for key, chain in chains.chains.items()]
 
 
 EVIDENCE_LINES = 12  # of each piece of evidence under the first broken link
@@ -115,11 +116,11 @@ def chain_lines(verdict: Verdict) -> list[str]:
         label = "symptom" if step.number == "symptom" else f"{step.number}."
         lines.append(f"{mark} {label} {step.title} ... {STATE_WORDS[step.state]}")
         if step is first or step.number == "symptom":
-            for outcome in step.failing:
-                lines.append(f"       {outcome.message}")
+            for result in step.failing:
+                lines.append(f"       {result.line}")
         if step is first:
-            for outcome in step.failing:
-                for title, text in outcome.details:
+            for result in step.failing:
+                for title, text in result.details:
                     lines.append(f"       [{title}]")
                     lines += [f"         {line}" for line in text.splitlines()[-EVIDENCE_LINES:]]
     if first is not None:
@@ -161,7 +162,7 @@ def document(verdicts: list[Verdict], asked: str | None) -> dict:
                         "number": s.number,
                         "title": s.title,
                         "state": s.state,
-                        "findings": [o.message for o in s.failing],
+                        "findings": [r.line for r in s.failing],
                     }
                     for s in v.steps
                 ],

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from viewster_infra import findings
+from viewster_infra import findings, prefetch
 from viewster_infra.context import RunContext
 from viewster_infra.factstore import facts_used
 from viewster_infra.findings import drift
+from viewster_infra.outcomes import READS
 from viewster_infra.plugin import CHECKS_DIR, CONTEXT
 
 
@@ -19,33 +20,38 @@ class AwsFacts:
         self._snapshot = context.snapshot
 
     def facts(self, service: str) -> dict:
+        _declared(service)
         found = self._snapshot.facts(service)
         self._snapshot.store.used(found.name)
         if found.error is not None:
-            _unreadable(found.name)
-            drift(service, found.error)
+            drift(service, found.error, cause=service)
         return found.data
+
+
+class UndeclaredRead(Exception):
+    """A check read an AWS service its `aws` marker does not name: the run would not have gathered it first."""
+
+
+def _declared(service: str) -> None:
+    item = findings.current_test.get()
+    if item is not None and service not in prefetch.declared_services(item):
+        raise UndeclaredRead(
+            f"{item.name} reads aws.facts({service!r}) without naming it: add @pytest.mark.aws({service!r}) "
+            "(or to its module's pytestmark)"
+        )
 
 
 @pytest.fixture(autouse=True)
 def _current_test(request: pytest.FixtureRequest):
-    """Lets a failing check attach evidence to its own report (findings.drift), and records which facts it read
-    (the user property "reads": what --settle reads again, what an AccessDenied on a service takes down)."""
+    """Lets a failing check attach its finding and evidence to its own report (findings.drift), and records which
+    facts it read (what --settle reads again, what an AccessDenied on a service takes down)."""
     token = findings.current_test.set(request.node)
     reads: set[str] = set()
+    request.node.stash[READS] = reads
     reading = facts_used.set(reads)
     yield
     facts_used.reset(reading)
     findings.current_test.reset(token)
-    request.node.user_properties.append(("reads", " ".join(sorted(reads))))
-
-
-def _unreadable(facts: str) -> None:
-    """Mark the running check's failure as "its facts could not be read", not a finding about the estate (a
-    recommendation that cannot be read is a failure, not advice)."""
-    item = findings.current_test.get()
-    if item is not None:
-        findings.record(item, unreadable=facts)
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +87,7 @@ class HostFacts:
         found = self._hosts.facts(role)
         self._hosts.store.used(found.name)
         if found.error is not None:
-            _unreadable(found.name)
-            drift(f"host {role}", f"unreachable: {found.error}")
+            drift(f"host {role}", f"unreachable: {found.error}", cause=f"host {role}")
         return found.data
 
 

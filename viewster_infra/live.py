@@ -10,7 +10,7 @@ def datapoints(label: str, metric: str, aws, kind: str, key: str, spec) -> list[
     """Datapoints of `metric` for the instance or database `key` (kind: "instances" or "databases")."""
     per_metric = aws.facts("cloudwatch")["metrics"][kind][key]
     if per_metric is None:
-        drift(label, f"{metric}: not read (the EC2 facts give no instance id)")
+        drift(label, f"{metric}: not read (the EC2 facts give no instance id)", cause=label)
     values = per_metric.get(metric) or []
     if not values:
         drift(label, f"{metric}: no data in the last {spec.live.window_minutes} min")

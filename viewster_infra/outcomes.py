@@ -1,87 +1,96 @@
-"""What became of each check beyond pytest's own outcome: waived (a waiver in force covers its failure) or advisory
-(one of the guide's recommendations, not followed); and the record the controller keeps of every check's outcome
-and finding line, which the reports, the gate's summary and the terminal are written from."""
+"""Each check's result as data (results.CheckResult), made where the check ran from what it left in its stash:
+its finding, the facts it read, how --settle ended; judged waived (a waiver in force covers it) or advisory (one of
+the guide's recommendations, not followed). The result travels on the report (also from xdist workers) and the
+controller's Recorder keeps one per check: every output is rendered from those, none from report text."""
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
 
 import pytest
 
-from viewster_infra import gate, settle
+from viewster_infra import results
+from viewster_infra.findings import FINDING
 
-WAIVED = "waived: "  # how a waived failure's report is told apart from pytest's own xfail
-ADVISORY = "advisory: "  # a recommendation not followed (reported, failing nothing unless --strict-recommendations)
 RECOMMENDATIONS = "recommendations"  # the folder of tests_infra/ whose checks are the guide's recommendations
+CHECK = pytest.StashKey[dict]()  # control, severity, resource, incident: set at collection (plugin.py)
+READS = pytest.StashKey[set]()  # the facts the check read (fixtures.py)
+SETTLED = pytest.StashKey[str]()  # how --settle ended for it (settle.py)
+ATTRIBUTE = "viewster_result"  # the report attribute the result travels in (plain data: xdist serialises it)
+STATUS_WORDS = {"waived": ("waived", "w", "WAIVED"), "advisory": ("advisory", "a", "ADVISORY")}
 
 
-def judge(item: pytest.Item, report: pytest.TestReport, context, strict_recommendations: bool) -> None:
-    """Turn a failed check's report into advisory or waived where that is what it is (a skipped report with a
-    reason, which fails nothing); a failure to read the facts stays a failure."""
-    if report.when != "call" or not report.failed or not hasattr(item, "callspec"):
+def judge(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport, context, strict: bool) -> None:
+    """Make the check's result and put it on its report. A waived or advisory failure fails nothing: pytest
+    counts it as skipped, with the result's line as the reason (JUnit's skipped message)."""
+    if CHECK not in item.stash or (report.when != "call" and report.passed):
         return
-    properties = dict(item.user_properties)
-    if RECOMMENDATIONS in item.path.parts and "unreadable" not in properties and not strict_recommendations:
+    result = _result(item, call, report, context, strict)
+    setattr(report, ATTRIBUTE, result.as_dict())
+    if result.status in STATUS_WORDS:
         report.outcome = "skipped"
-        report.wasxfail = f"{ADVISORY}not followed (a recommendation: --strict-recommendations makes it fail)"
-        return
-    finding = gate.finding_line(report.longreprtext)
-    key = item.callspec.id.removeprefix(f"{context.env}-")
+        report.longrepr = (str(item.path), item.location[1], _skipped_reason(result))
+    report.user_properties = junit_properties(result)
+    item.user_properties[:] = report.user_properties  # the teardown report's: what junitxml writes
+
+
+def _result(item, call, report, context, strict: bool) -> results.CheckResult:
+    meta = item.stash[CHECK]
+    finding = item.stash.get(FINDING, None) if report.failed else None
+    status, reason, waiver = report.outcome, None, None
+    if report.skipped:
+        reason = _skip_reason(call, report)
+    elif report.failed and report.when != "call":
+        status, reason = "error", _exception(call)
+    elif report.failed and finding is None:
+        reason = _exception(call)  # the check broke on something it did not expect: a bug, said as its exception
+    if status == "failed" and finding is not None:
+        if RECOMMENDATIONS in Path(item.path).parts and finding.cause is None and not strict:
+            status = "advisory"
+        else:
+            waiver = _waiver(meta, finding, context)
+            status = "waived" if waiver is not None else status
+    return results.CheckResult(
+        nodeid=item.nodeid,
+        area=results.area(item.nodeid, context.env),
+        status=status,
+        control=meta.get("control"),
+        severity=meta.get("severity"),
+        resource=meta.get("resource"),
+        finding=finding,
+        reason=reason,
+        waiver=waiver,
+        settle=item.stash.get(SETTLED, None),
+        reads=tuple(sorted(item.stash.get(READS, ()))),
+        duration=report.duration,
+        details=_details(report),
+        incident=meta.get("incident"),
+    )
+
+
+def _waiver(meta: dict, finding: results.Finding, context) -> results.Waiver | None:
+    named = {finding.resource} | ({meta["resource"]} if meta.get("resource") else set())
     today = context.inputs.today()
     for waiver in context.waivers.waivers:
-        if not waiver.expired(today) and waiver.covers(properties.get("control"), finding, key, context.env):
-            report.outcome = "skipped"
-            report.wasxfail = f"{WAIVED}{waiver.reason()}"
-            report.user_properties.append(("waiver", waiver.name))
-            return
-
-
-def status(report: pytest.TestReport):
-    """pytest_report_teststatus: WAIVED and ADVISORY in the terminal, counted apart from skipped."""
-    reason = getattr(report, "wasxfail", "")
-    if report.when == "call" and reason.startswith(WAIVED):
-        return "waived", "w", ("WAIVED", {"yellow": True})
-    if report.when == "call" and reason.startswith(ADVISORY):
-        return "advisory", "a", ("ADVISORY", {"cyan": True})
+        if not waiver.expired(today) and waiver.covers(meta.get("control"), named, context.env):
+            return waiver.as_result()
     return None
 
 
-class Recorder:
-    """Each check's outcome as the controller receives it (also from xdist workers)."""
+def _skip_reason(call: pytest.CallInfo, report: pytest.TestReport) -> str:
+    if call.excinfo is not None and isinstance(call.excinfo.value, pytest.skip.Exception):
+        return call.excinfo.value.msg
+    return report.longrepr[2].removeprefix("Skipped: ") if isinstance(report.longrepr, tuple) else ""
 
-    def __init__(self) -> None:
-        self.outcomes: list[gate.Outcome] = []
-        self.settled: list[str] = []
-        self.waived: set[str] = set()  # names of the waivers that waived something
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "call" and report.outcome == "passed":
-            return
-        outcome = "error" if report.when != "call" and report.outcome == "failed" else report.outcome
-        reason = getattr(report, "wasxfail", "")
-        if reason.startswith(WAIVED):
-            outcome, message = "waived", gate.finding_line(report.longreprtext)
-            self.waived.add(dict(report.user_properties)["waiver"])
-        elif reason.startswith(ADVISORY):
-            outcome, message = "advisory", gate.finding_line(report.longreprtext)
-        elif report.skipped and isinstance(report.longrepr, tuple):
-            message = report.longrepr[2]
-        else:
-            message = gate.finding_line(report.longreprtext)
-        properties = dict(report.user_properties)
-        self.outcomes.append(
-            gate.Outcome(
-                report.nodeid,
-                outcome,
-                message.removeprefix("Skipped: "),
-                control=properties.get("control", ""),
-                severity=properties.get("severity", ""),
-                properties=properties,
-                duration=report.duration,
-                details=_details(report),
-            )
-        )
-        self.settled += settle.summary([report])
+def _exception(call: pytest.CallInfo) -> str:
+    return call.excinfo.exconly().strip().splitlines()[-1] if call.excinfo is not None else ""
+
+
+def _skipped_reason(result: results.CheckResult) -> str:
+    if result.status == "waived":
+        return f"WAIVED {result.line}; waiver {result.waiver.name}: {result.waiver.words}"
+    return f"ADVISORY {result.line} (a recommendation: --strict-recommendations makes it fail)"
 
 
 def _details(report: pytest.TestReport) -> tuple[tuple[str, str], ...]:
@@ -90,6 +99,58 @@ def _details(report: pytest.TestReport) -> tuple[tuple[str, str], ...]:
     for title, text in report.sections:
         if title.startswith(("Captured stdout", "Captured stderr", "Captured log")):
             continue
-        name = re.sub(r"^Captured (.*) (setup|call|teardown)$", r"\1", title)
+        name = title.removeprefix("Captured ").rsplit(" ", 1)[0]
         found.append((name.removeprefix("evidence: "), text))
     return tuple(found)
+
+
+def junit_properties(result: results.CheckResult) -> list[tuple[str, str]]:
+    """The result as JUnit test-case properties (what CI and auditors read there)."""
+    finding, waiver = result.finding, result.waiver
+    fields = {
+        "control": result.control,
+        "severity": result.severity,
+        "status": result.status,
+        "resource": finding.resource if finding else result.resource,
+        "property": finding.prop if finding else None,
+        "expected": finding.expected if finding else None,
+        "found": finding.found if finding else None,
+        "cause": finding.cause if finding else None,
+        "waiver": waiver.name if waiver else None,
+        "waiver_justification": waiver.justification if waiver else None,
+        "waiver_approver": waiver.approver if waiver else None,
+        "waiver_expires": waiver.expires if waiver else None,
+        "settle": result.settle,
+        "reads": " ".join(result.reads),
+    }
+    if result.incident:
+        fields |= {f"incident_{k}" if k != "id" else "incident": v for k, v in result.incident.items()}
+    return [(k, v) for k, v in fields.items() if v is not None]
+
+
+def status(report: pytest.TestReport):
+    """pytest_report_teststatus: WAIVED and ADVISORY in the terminal, counted apart from skipped."""
+    result = getattr(report, ATTRIBUTE, None)
+    if result is not None and result["status"] in STATUS_WORDS:
+        category, letter, word = STATUS_WORDS[result["status"]]
+        return category, letter, (word, {"yellow" if category == "waived" else "cyan": True})
+    return None
+
+
+class Recorder:
+    """Each check's result as the controller receives it (also from xdist workers), one per check."""
+
+    def __init__(self) -> None:
+        self._results: dict[str, results.CheckResult] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, ATTRIBUTE, None)
+        if data is None:
+            return
+        result = results.CheckResult.from_dict(data)
+        if report.when == "call" or report.nodeid not in self._results or result.status == "error":
+            self._results[report.nodeid] = result
+
+    @property
+    def results(self) -> list[results.CheckResult]:
+        return list(self._results.values())

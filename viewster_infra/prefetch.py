@@ -3,80 +3,42 @@ once, in parallel: each AWS service's collector in its own thread (a bounded poo
 safe to call from threads), the hosts' probes, the endpoints. The run then waits one round trip per request chain
 instead of one per request.
 
-What a check reads is found in its source: `aws.facts("ec2")`, `hosts.facts(...)`, `endpoints.facts()`, also
-inside the helpers it calls (followed into tests_infra and viewster_infra). A read the scan misses is still made,
-lazily, by the check itself; `tests_unit/test_prefetch.py` proves the scan matches what each check really reads, so
-the per-run call count and the no-repeat rule are exactly as without prefetching.
+What a check reads is what pytest already knows of it: the `hosts` or `endpoints` fixture in its closure, and the
+AWS services its `aws` marker names (`pytestmark = pytest.mark.aws("rds")` in a module, `@pytest.mark.aws("ec2")`
+on a check that also reads EC2). A check that reads a service it does not name fails saying so (fixtures.py);
+`tests_unit/test_prefetch.py` proves a whole run reads exactly what its checks name, so the per-run call count and
+the no-repeat rule are exactly as without prefetching.
 """
 
 from __future__ import annotations
 
-import ast
 import functools
-import inspect
-import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+
+import pytest
 
 MAX_THREADS = 12  # at most this many things gathered at once: the hosts, the endpoints, ten AWS services
-FOLLOWED = ("tests_infra", "viewster_infra")
+MARKER = "aws"
+MARKER_HELP = f"{MARKER}(*services): the AWS services a check reads with aws.facts(service), gathered before it runs"
+FIXTURES = ("hosts", "endpoints")  # facts read through a fixture of their own
 
 
-def reads_of(function, _outer: frozenset = frozenset()) -> set[str]:
-    """The facts a check function reads: "aws-<service>", "hosts", "endpoints"."""
-    if function in _READS:
-        return _READS[function]
-    if function in _outer:  # a helper that calls back into its caller: counted once, where it started
-        return set()
-    node = _definition(function)
+def declared_services(item: pytest.Item) -> set[str]:
+    """The AWS services a check's markers name (its module's and its own)."""
+    return {service for marker in item.iter_markers(MARKER) for service in marker.args}
+
+
+def reads_of(item: pytest.Item) -> set[str]:
+    """The facts a check reads: "aws-<service>", "hosts", "endpoints"."""
+    found = {f"aws-{service}" for service in declared_services(item)}
+    return found | {name for name in FIXTURES if name in getattr(item, "fixturenames", ())}
+
+
+def needed(items) -> set[str]:
     found: set[str] = set()
-    for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)) if node is not None else ():
-        func = call.func
-        if isinstance(func, ast.Attribute) and func.attr == "facts" and isinstance(func.value, ast.Name):
-            receiver = func.value.id
-            if receiver == "aws" and call.args and isinstance(call.args[0], ast.Constant):
-                found.add(f"aws-{call.args[0].value}")
-            elif receiver in ("hosts", "endpoints"):
-                found.add(receiver)
-        called = _resolve(func, function.__globals__)
-        if inspect.isfunction(called) and called.__module__.startswith(FOLLOWED):
-            found |= reads_of(called, _outer | {function})
-    _READS[function] = found
-    return found
-
-
-_READS: dict = {}  # function -> what it reads: each source file is parsed once per process
-
-
-def _definition(function) -> ast.FunctionDef | None:
-    """The function's definition in its module's syntax tree (module-level functions; others from their source)."""
-    try:
-        if function.__qualname__ == function.__name__:
-            return _module_functions(inspect.getsourcefile(function)).get(function.__name__)
-        return ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
-    except (OSError, TypeError, SyntaxError, IndexError):
-        return None
-
-
-@functools.cache
-def _module_functions(path: str) -> dict[str, ast.FunctionDef]:
-    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
-    return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
-
-
-def _resolve(func: ast.expr, names: dict):
-    if isinstance(func, ast.Name):
-        return names.get(func.id)
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-        return getattr(names.get(func.value.id), func.attr, None)
-    return None
-
-
-def needed(functions) -> set[str]:
-    found: set[str] = set()
-    for function in set(functions):
-        found |= reads_of(function)
+    for item in items:
+        found |= reads_of(item)
     return found
 
 

@@ -72,8 +72,9 @@ def closing_facts(context: RunContext) -> dict[str, str]:
     }
 
 
-def run_document(context: RunContext, root: Path, verdict: str, fail_on: str) -> dict:
-    """The run as the JSON report states it (report/schema.json: run)."""
+def run_document(context: RunContext, root: Path) -> dict:
+    """The run's facts as the JSON report states them (report/schema.json: run; the verdict comes from the
+    RunResult)."""
     inputs = context.inputs
     calls = calls_recorded(context.run_dir)
     return {
@@ -94,9 +95,18 @@ def run_document(context: RunContext, root: Path, verdict: str, fail_on: str) ->
         },
         "deployed_sha": inputs.deployed_sha,
         "settle_seconds": inputs.settle_seconds,
-        "fail_on": fail_on,
-        "verdict": verdict,
     }
+
+
+def summary_facts(context: RunContext) -> dict[str, str]:
+    """The facts the CI summary shows above its verdict."""
+    inputs = context.inputs
+    facts = {"Account": inputs.account_id, "Region": inputs.region}
+    if inputs.deployed_sha:
+        facts["Deployed SHA"] = inputs.deployed_sha
+    if inputs.settle_seconds:
+        facts["Settle"] = f"{inputs.settle_seconds:g} s"
+    return facts
 
 
 def operations(context: RunContext) -> dict[str, str]:

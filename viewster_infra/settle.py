@@ -14,10 +14,12 @@ import time
 
 import pytest
 
+from viewster_infra import findings
 from viewster_infra.factstore import FactStore, facts_used
+from viewster_infra.outcomes import SETTLED
 
 INTERVAL = 2.0  # seconds between two reads of the same facts
-RESULT = "settle"  # user property and report section of a check that needed more than one attempt
+SECTION = "settle"  # the report section of a check that needed more than one attempt
 
 
 class Settle:
@@ -45,6 +47,7 @@ class Settle:
                         self._record(pyfuncitem, f"still failing {self._into_run()} ({attempts} reads)")
                     raise
                 del pyfuncitem._report_sections[sections:]  # only the last attempt's evidence is kept
+                findings.forget(pyfuncitem)
                 continue
             finally:
                 facts_used.reset(token)
@@ -73,15 +76,5 @@ class Settle:
 
     @staticmethod
     def _record(item: pytest.Function, text: str) -> None:
-        item.user_properties.append((RESULT, text))
-        item.add_report_section("call", RESULT, text)
-
-
-def summary(reports: list[pytest.TestReport]) -> list[str]:
-    """Terminal lines: each check that needed more than one read, and how it ended."""
-    lines = []
-    for report in reports:
-        for name, value in report.user_properties:
-            if name == RESULT:
-                lines.append(f"{report.nodeid.split('::')[-1]}: {value}")
-    return lines
+        item.stash[SETTLED] = text
+        item.add_report_section("call", SECTION, text)

@@ -1,6 +1,10 @@
 """CloudWatch 모니터링: the cost dashboard and each of the eight alarms, property by property."""
 
+import pytest
+
 from viewster_infra.findings import expect, expect_includes, require
+
+pytestmark = pytest.mark.aws("cloudwatch")  # the AWS services these checks read (prefetch.py)
 
 RECOVER_ACTION = "arn:aws:automate:{region}:ec2:recover"
 
@@ -22,6 +26,7 @@ def test_cloudwatch_alarm_metric(alarm, aws):
     )
 
 
+@pytest.mark.aws("ec2")
 def test_cloudwatch_alarm_dimensions(alarm, spec, aws):
     want = alarm.want
     if want.instance is not None:
@@ -56,6 +61,7 @@ def test_cloudwatch_alarm_evaluation_periods(alarm, aws):
     expect(alarm.label, "evaluation periods", alarm.want.evaluation_periods, _alarm(alarm, aws)["evaluation_periods"])
 
 
+@pytest.mark.aws("sns")
 def test_cloudwatch_alarm_notifies_topic(alarm, aws):
     topic = require(
         f"sns topic {alarm.want.notifies}",

@@ -5,13 +5,15 @@ import pytest
 
 from viewster_infra.findings import drift, note
 
+pytestmark = pytest.mark.aws("ce")  # the AWS services these checks read (prefetch.py)
+
 
 def test_cost_within_monthly_budget(budget, aws):
     cost = aws.facts("ce")
     spent, unit = cost["per_service"].get(budget.key, 0.0), cost["unit"] or "USD"
     note("month to date", f"{budget.key}: {spent:.2f} {unit} of {budget.want:g} ({cost['from']} to {cost['to']})")
     if spent > budget.want:
-        drift(budget.label, f"month-to-date cost (USD) expected at most {budget.want:g}, found {spent:.2f}")
+        drift(budget.label, prop="month-to-date cost (USD)", expected=f"at most {budget.want:g}", found=f"{spent:.2f}")
 
 
 def test_cost_reported(cost_report, aws):

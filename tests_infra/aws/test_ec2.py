@@ -1,7 +1,11 @@
 """EC2 인스턴스 (환경별 3대) and 점검 절차 2: type, state, root volume, Elastic IP, subnet, security group."""
 
+import pytest
+
 from tests_infra.aws.memberships import expect_security_group
 from viewster_infra.findings import drift, expect, require
+
+pytestmark = pytest.mark.aws("ec2")  # the AWS services these checks read (prefetch.py)
 
 
 def _instance(instance, aws):
@@ -44,7 +48,7 @@ def test_ec2_instance_subnet(instance, aws):
     )
     found = _instance(instance, aws)["subnet_id"]
     if found != subnet["id"]:
-        drift(instance.label, f"subnet expected {instance.want.subnet} ({subnet['id']}), found {found}")
+        drift(instance.label, prop="subnet", expected=f"{instance.want.subnet} ({subnet['id']})", found=str(found))
 
 
 def test_ec2_instance_security_group(instance, aws):

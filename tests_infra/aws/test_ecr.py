@@ -1,6 +1,10 @@
 """ECR 리포지토리 and 점검 절차 6: scan on push, and a `latest` image to deploy."""
 
+import pytest
+
 from viewster_infra.findings import expect, expect_includes, require
+
+pytestmark = pytest.mark.aws("ecr")  # the AWS services these checks read (prefetch.py)
 
 
 def _repository(repository, aws):

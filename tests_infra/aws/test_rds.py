@@ -1,7 +1,11 @@
 """아키텍처 (RDS) and 점검 절차 4: the PostgreSQL instance's engine, size, storage, exposure and backups."""
 
+import pytest
+
 from tests_infra.aws.memberships import expect_security_group
 from viewster_infra.findings import drift, expect, require
+
+pytestmark = pytest.mark.aws("rds")  # the AWS services these checks read (prefetch.py)
 
 
 def _database(database, aws):
@@ -52,10 +56,14 @@ def test_rds_backup_retention(database, aws):
         expect(database.label, "backup retention (days)", want.backup_retention_days, found)
     elif found < want.min_backup_retention_days:
         drift(
-            database.label, f"backup retention (days) expected at least {want.min_backup_retention_days}, found {found}"
+            database.label,
+            prop="backup retention (days)",
+            expected=f"at least {want.min_backup_retention_days}",
+            found=str(found),
         )
 
 
+@pytest.mark.aws("ec2")
 def test_rds_security_group(database, aws):
     attached = _database(database, aws)["security_group_ids"]
     expect_security_group(database.label, database.want.security_group, attached, aws)

@@ -1,6 +1,10 @@
 """아키텍처 (Route53): each name points at its role's Elastic IP."""
 
+import pytest
+
 from viewster_infra.findings import expect, require
+
+pytestmark = pytest.mark.aws("route53", "ec2")  # the AWS services these checks read (prefetch.py)
 
 
 def test_route53_record_points_to_instance(record, aws):

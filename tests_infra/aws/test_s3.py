@@ -1,6 +1,10 @@
 """S3 버킷 and 점검 절차 5: versioning, AES256 default encryption, lifecycle, public access blocked."""
 
+import pytest
+
 from viewster_infra.findings import expect, require
+
+pytestmark = pytest.mark.aws("s3")  # the AWS services these checks read (prefetch.py)
 
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 

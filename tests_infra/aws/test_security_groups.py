@@ -1,7 +1,11 @@
 """문제 진단 체크리스트: who may reach each port. A port's sources are compared as a set: a missing source and an
 extra one (a port opened to the world) are both drift."""
 
+import pytest
+
 from viewster_infra.findings import expect, require
+
+pytestmark = pytest.mark.aws("ec2")  # the AWS services these checks read (prefetch.py)
 
 
 def _sources(rules: list[dict], protocol: str, port: int, names_by_id: dict[str, str]) -> set[str]:

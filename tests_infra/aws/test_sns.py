@@ -1,6 +1,10 @@
 """알람 알림 경로: the alarm topic is subscribed by the Telegram-notifier Lambda."""
 
+import pytest
+
 from viewster_infra.findings import expect_includes, require
+
+pytestmark = pytest.mark.aws("sns", "lambda")  # the AWS services these checks read (prefetch.py)
 
 
 def test_sns_topic_lambda_subscribers(topic, aws):

@@ -1,6 +1,10 @@
 """네트워크: the environment's VPC and its public subnet."""
 
+import pytest
+
 from viewster_infra.findings import expect, require
+
+pytestmark = pytest.mark.aws("ec2")  # the AWS services these checks read (prefetch.py)
 
 
 def _vpc(vpc, aws):

@@ -8,15 +8,20 @@ from viewster_infra import deploy
 from viewster_infra.findings import drift, expect, note, require
 from viewster_infra.spec.model import SEVERITIES
 
+pytestmark = pytest.mark.aws("ecr")  # the AWS services these checks read (prefetch.py)
+
 
 def _repository(deployed_container, aws) -> dict:
     key = deployed_container.want.spec.ecr_repository
-    return require(f"ecr repository {key}", aws.facts("ecr")["repositories"][key], "no such repository")
+    label = f"ecr repository {key}"
+    return require(label, aws.facts("ecr")["repositories"][key], "no such repository", cause=label)
 
 
 def _container(deployed_container, hosts) -> dict:
     found = hosts.facts(deployed_container.want.role)["containers"][deployed_container.key]
-    return require(deployed_container.label, found, "no container of that name (docker inspect)")
+    return require(
+        deployed_container.label, found, "no container of that name (docker inspect)", cause=deployed_container.label
+    )
 
 
 def _deployed_sha(run) -> str:
@@ -29,10 +34,15 @@ def _expected_image(deployed_container, aws, run) -> tuple[dict, dict]:
     """(repository, the image that should run): the deployed commit's, or `latest`'s without --deployed-sha."""
     repository = _repository(deployed_container, aws)
     label = f"ecr repository {repository['name']}"
+    # Without that image nothing about it can be read: test_deploy_commit_image_pushed finds the cause (the
+    # repository has no image of the deployed commit), once per repository.
     if run.inputs.deployed_sha is None:
-        return repository, require(label, deploy.with_tag(repository["images"], "latest"), "no image tagged latest")
+        latest = deploy.with_tag(repository["images"], "latest")
+        return repository, require(label, latest, "no image tagged latest", cause=label)
     images = deploy.tagged(repository["images"], run.inputs.deployed_sha)
-    return repository, require(label, images[0] if images else None, f"no image tagged {run.inputs.deployed_sha}")
+    return repository, require(
+        label, images[0] if images else None, f"no image tagged {run.inputs.deployed_sha}", cause=label
+    )
 
 
 def test_deploy_commit_image_pushed(deployed_container, aws, run):
@@ -52,7 +62,12 @@ def test_deploy_latest_is_deployed_commit(deployed_container, aws, run):
     latest = deploy.with_tag(repository["images"], "latest")
     found = deploy.describe(latest) if latest else "no image tagged latest"
     if latest is None or latest["digest"] != expected["digest"]:
-        drift(f"ecr repository {repository['name']}", f"latest expected {deploy.describe(expected)}, found {found}")
+        drift(
+            f"ecr repository {repository['name']}",
+            prop="latest",
+            expected=str(deploy.describe(expected)),
+            found=str(found),
+        )
 
 
 def test_deploy_container_runs_expected_image(deployed_container, aws, hosts, run):
@@ -66,7 +81,12 @@ def test_deploy_container_runs_expected_image(deployed_container, aws, hosts, ru
     else:
         image = deploy.with_digest(repository["images"], digest)
         found = deploy.describe(image, pushed=True) if image else f"{deploy.short_digest(digest)} (not in ECR)"
-    drift(deployed_container.label, f"image expected {repository['name']}@{deploy.describe(expected)}, found {found}")
+    drift(
+        deployed_container.label,
+        prop="image",
+        expected=f"{repository['name']}@{deploy.describe(expected)}",
+        found=str(found),
+    )
 
 
 def test_deploy_container_started_after_push(deployed_container, aws, hosts, run):
@@ -76,8 +96,9 @@ def test_deploy_container_started_after_push(deployed_container, aws, hosts, run
     if started is None or deploy.parse_time(started) < deploy.parse_time(expected["pushed_at"]):
         drift(
             deployed_container.label,
-            f"start expected after its image was pushed ({deploy.show_time(expected['pushed_at'])}), "
-            f"found started {deploy.show_time(started) if started else 'never'}",
+            prop="start",
+            expected=f"after its image was pushed ({deploy.show_time(expected['pushed_at'])})",
+            found=f"started {deploy.show_time(started) if started else 'never'}",
         )
 
 
@@ -102,7 +123,7 @@ def test_deploy_image_scan_findings_below_threshold(deployed_container, aws, run
     threshold = spec.ecr.scan_fail_at
     severe = {s: n for s, n in counts.items() if _rank(s) >= _rank(threshold) and n}
     if severe:
-        drift(label, f"findings at or above {threshold} expected none, found {shown}")
+        drift(label, prop=f"findings at or above {threshold}", expected="none", found=str(shown))
 
 
 def _rank(severity: str) -> int:

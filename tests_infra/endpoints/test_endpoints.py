@@ -3,6 +3,8 @@ valid for it and not about to expire, and a WebSocket upgrade reaches the backen
 
 from urllib.parse import urlsplit
 
+import pytest
+
 from viewster_infra.findings import drift, expect, note, require
 
 REDIRECTS = {301, 302, 307, 308}
@@ -22,7 +24,10 @@ def test_endpoint_http_redirects_to_https(redirected_name, endpoints):
         drift(resource, f"no answer: {found['error']}")
     if found["status"] not in REDIRECTS:
         drift(
-            resource, f"status expected a redirect ({', '.join(map(str, sorted(REDIRECTS)))}), found {found['status']}"
+            resource,
+            prop="status",
+            expected=f"a redirect ({', '.join(map(str, sorted(REDIRECTS)))})",
+            found=str(found["status"]),
         )
     target = urlsplit(found["location"] or "")
     expected = f"https://{redirected_name.want.name}"
@@ -39,7 +44,12 @@ def test_endpoint_certificate_not_expiring(served_name, spec, endpoints):
     found = endpoints.facts()["certificates"][served_name.key]
     minimum = spec.endpoints.certificate_min_days_left
     if found["days_left"] is None or found["days_left"] < minimum:
-        drift(served_name.label, f"TLS certificate days left expected at least {minimum}, found {found['days_left']}")
+        drift(
+            served_name.label,
+            prop="TLS certificate days left",
+            expected=f"at least {minimum}",
+            found=str(found["days_left"]),
+        )
 
 
 def test_endpoint_websocket_upgrade(websocket_check, endpoints):
@@ -49,6 +59,7 @@ def test_endpoint_websocket_upgrade(websocket_check, endpoints):
     expect(f"WebSocket {found['url']}", "handshake status", 101, found["status"])
 
 
+@pytest.mark.aws("ec2")
 def test_dns_name_resolves_to_elastic_ip(record, endpoints, aws):
     """아키텍처 (Route53), from outside: what a client's resolver answers, not only what the zone holds."""
     found = endpoints.facts()["dns"][record.key]

@@ -1,6 +1,8 @@
 """아키텍처, 점검 절차 3 and Backend 서비스 확인: each container runs, published where the guide says, from the
 environment's own image. A failure carries the container's last log lines as evidence."""
 
+import pytest
+
 from viewster_infra.findings import expect, require
 
 
@@ -21,6 +23,7 @@ def test_container_published_ports(container, hosts):
     expect(container.label, "published ports", set(container.want.spec.ports), set(found["ports"]))
 
 
+@pytest.mark.aws("ecr")
 def test_container_image(container, aws, hosts):
     _, found = _container(container, hosts)
     want = container.want.spec

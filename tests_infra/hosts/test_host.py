@@ -10,7 +10,9 @@ def test_host_root_filesystem_usage(server, spec, hosts):
     if used is None or used >= limit:
         drift(
             server.label,
-            f"root filesystem used expected under {limit:g}%, found {used if used is None else f'{used:g}%'}",
+            prop="root filesystem used",
+            expected=f"under {limit:g}%",
+            found=f"{used if used is None else f'{used:g}%'}",
         )
 
 

@@ -11,7 +11,9 @@ def test_redis_answers_ping(redis, hosts):
 
 
 def test_redis_major_version(redis, hosts):
-    version = require(f"{redis.label} version", hosts.facts(redis.key)["redis"]["version"], "INFO gave none")
+    version = require(
+        f"{redis.label} version", hosts.facts(redis.key)["redis"]["version"], "INFO gave none", cause=redis.label
+    )
     expect(redis.label, f"major version (of {version})", redis.want.spec.major_version, int(version.split(".")[0]))
 
 
@@ -28,7 +30,10 @@ def test_rabbitmq_management_healthy(rabbitmq, hosts):
 
 def test_rabbitmq_major_version(rabbitmq, hosts):
     version = require(
-        f"{rabbitmq.label} version", hosts.facts(rabbitmq.key)["rabbitmq"]["version"], "management API gave none"
+        f"{rabbitmq.label} version",
+        hosts.facts(rabbitmq.key)["rabbitmq"]["version"],
+        "management API gave none",
+        cause=rabbitmq.label,  # the management API is down: test_rabbitmq_management_healthy says so
     )
     expect(
         rabbitmq.label, f"major version (of {version})", rabbitmq.want.spec.major_version, int(version.split(".")[0])

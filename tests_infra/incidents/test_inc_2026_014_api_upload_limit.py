@@ -30,5 +30,7 @@ def test_api_accepts_uploads_up_to_the_app_limit(websocket_site, hosts):
     if found < UPLOAD_LIMIT_BYTES:
         drift(
             websocket_site.label,
-            f"client_max_body_size expected at least {UPLOAD_LIMIT_BYTES} bytes (100m), found {shown}",
+            prop="client_max_body_size",
+            expected=f"at least {UPLOAD_LIMIT_BYTES} bytes (100m)",
+            found=str(shown),
         )

@@ -3,8 +3,12 @@ storage above 5 GB, and its connections in the normal range."""
 
 from statistics import mean
 
+import pytest
+
 from viewster_infra.findings import drift, require
 from viewster_infra.live import datapoints
+
+pytestmark = pytest.mark.aws("cloudwatch", "rds")  # the AWS services these checks read (prefetch.py)
 
 GIB = 2**30
 
@@ -18,7 +22,7 @@ def test_rds_cpu_utilization_average(database, aws, spec):
     average = mean(_values(database, aws, spec, "CPUUtilization"))
     limit = spec.live.rds_cpu_average_max_percent
     if average >= limit:
-        drift(database.label, f"CPUUtilization average (%) expected under {limit:g}, found {average:.1f}")
+        drift(database.label, prop="CPUUtilization average (%)", expected=f"under {limit:g}", found=f"{average:.1f}")
 
 
 def test_rds_free_storage_minimum(database, aws, spec):
@@ -26,7 +30,10 @@ def test_rds_free_storage_minimum(database, aws, spec):
     floor = spec.live.rds_free_storage_min
     if lowest <= floor:
         drift(
-            database.label, f"FreeStorageSpace minimum (GiB) expected above {floor / GIB:g}, found {lowest / GIB:.2f}"
+            database.label,
+            prop="FreeStorageSpace minimum (GiB)",
+            expected=f"above {floor / GIB:g}",
+            found=f"{lowest / GIB:.2f}",
         )
 
 
@@ -34,4 +41,4 @@ def test_rds_connections_maximum(database, aws, spec):
     highest = max(_values(database, aws, spec, "DatabaseConnections"))
     limit = spec.live.rds_connections_max
     if highest >= limit:
-        drift(database.label, f"DatabaseConnections maximum expected under {limit}, found {highest:g}")
+        drift(database.label, prop="DatabaseConnections maximum", expected=f"under {limit}", found=f"{highest:g}")

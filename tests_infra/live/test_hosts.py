@@ -8,24 +8,44 @@ import pytest
 from viewster_infra.findings import drift, note
 
 
+def _unanswered(redis, facts: dict) -> str | None:
+    """The cause when Redis did not answer INFO (test_redis_answers_ping finds it): its figures are not known."""
+    return None if facts["answered"] else redis.label
+
+
 def test_redis_memory_below_limit(redis, hosts, spec):
     facts = hosts.facts(redis.key)["redis"]
     used, limit = facts["used_memory"], facts["maxmemory"]
     if not limit:
-        drift(redis.label, f"maxmemory expected set, found {limit!r} (no limit: Redis grows until the host runs out)")
+        drift(
+            redis.label,
+            cause=_unanswered(redis, facts),
+            prop="maxmemory",
+            expected="set",
+            found=f"{limit!r} (no limit: Redis grows until the host runs out)",
+        )
     ratio, most = used / limit, spec.live.redis_memory_max_ratio
     note("redis memory", f"used {used} of maxmemory {limit} bytes ({ratio:.0%}), policy {facts['maxmemory_policy']}")
     if ratio >= most:
         drift(
-            redis.label, f"used_memory / maxmemory expected under {most:g}, found {ratio:.2f} ({used} of {limit} bytes)"
+            redis.label,
+            prop="used_memory / maxmemory",
+            expected=f"under {most:g}",
+            found=f"{ratio:.2f} ({used} of {limit} bytes)",
         )
 
 
 def test_redis_no_evictions(redis, hosts, spec):
-    evicted = hosts.facts(redis.key)["redis"]["evicted_keys"]
-    most = spec.live.redis_evicted_keys_max
+    facts = hosts.facts(redis.key)["redis"]
+    evicted, most = facts["evicted_keys"], spec.live.redis_evicted_keys_max
     if evicted is None or evicted > most:
-        drift(redis.label, f"evicted_keys expected at most {most}, found {evicted}")
+        drift(
+            redis.label,
+            prop="evicted_keys",
+            expected=f"at most {most}",
+            found=str(evicted),
+            cause=_unanswered(redis, facts),
+        )
 
 
 def test_nginx_no_critical_errors(nginx, hosts, spec):
@@ -36,8 +56,10 @@ def test_nginx_no_critical_errors(nginx, hosts, spec):
         evidence = ("nginx error.log at crit or worse", "\n".join(recent[-20:]))
         drift(
             nginx.label,
-            f"error.log entries at crit or worse in the last {window} min expected 0, found {len(recent)}",
-            evidence,
+            evidence=evidence,
+            prop=f"error.log entries at crit or worse in the last {window} min",
+            expected="0",
+            found=str(len(recent)),
         )
 
 
@@ -47,7 +69,7 @@ def test_backend_established_connections(container, hosts, spec):
     note("established connections", f"{count} on port {port}")
     limit = spec.live.backend_connections_max
     if count >= limit:
-        drift(container.label, f"established connections on {port} expected under {limit}, found {count}")
+        drift(container.label, prop=f"established connections on {port}", expected=f"under {limit}", found=str(count))
 
 
 def test_container_no_recent_errors(logging_container, hosts, spec):
@@ -57,8 +79,10 @@ def test_container_no_recent_errors(logging_container, hosts, spec):
         evidence = (f"docker logs --since {window}m {logging_container.key} | grep -i error", "\n".join(lines[-20:]))
         drift(
             logging_container.label,
-            f"error lines in the last {window} min expected at most {most}, found {len(lines)}",
-            evidence,
+            evidence=evidence,
+            prop=f"error lines in the last {window} min",
+            expected=f"at most {most}",
+            found=str(len(lines)),
         )
 
 
@@ -77,16 +101,13 @@ def _stats(container, hosts) -> dict:
 def test_container_cpu_below_limit(container, hosts, spec):
     cpu, most = _stats(container, hosts)["cpu_percent"], spec.live.container_cpu_max_percent
     if cpu >= most:
-        drift(container.label, f"CPU (docker stats) expected under {most:g}%, found {cpu:.2f}%")
+        drift(container.label, prop="CPU (docker stats)", expected=f"under {most:g}%", found=f"{cpu:.2f}%")
 
 
 def test_container_memory_below_limit(container, hosts, spec):
     used, most = _stats(container, hosts)["memory_bytes"], spec.live.container_memory_max
     if used >= most:
-        drift(
-            container.label,
-            f"memory (docker stats) expected under {_mib(most)}, found {_mib(used)}",
-        )
+        drift(container.label, prop="memory (docker stats)", expected=f"under {_mib(most)}", found=str(_mib(used)))
 
 
 def _mib(size: float) -> str:

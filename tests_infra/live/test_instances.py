@@ -3,8 +3,12 @@ window its CPU stays under the limit and its CPU credits above the floor (t2 ins
 
 from statistics import mean
 
+import pytest
+
 from viewster_infra.findings import drift, expect, require
 from viewster_infra.live import datapoints
+
+pytestmark = pytest.mark.aws("ec2")  # the AWS services these checks read (prefetch.py)
 
 
 def _instance(instance, aws) -> dict:
@@ -19,17 +23,19 @@ def test_ec2_system_status_ok(instance, aws):
     expect(instance.label, "system status check", "ok", _instance(instance, aws)["system_status"])
 
 
+@pytest.mark.aws("cloudwatch")
 def test_ec2_cpu_utilization_average(instance, aws, spec):
     _instance(instance, aws)
     values = datapoints(instance.label, "CPUUtilization", aws, "instances", instance.key, spec)
     average, limit = mean(values), spec.live.ec2_cpu_average_max_percent
     if average >= limit:
-        drift(instance.label, f"CPUUtilization average (%) expected under {limit:g}, found {average:.1f}")
+        drift(instance.label, prop="CPUUtilization average (%)", expected=f"under {limit:g}", found=f"{average:.1f}")
 
 
+@pytest.mark.aws("cloudwatch")
 def test_ec2_cpu_credit_balance(instance, aws, spec):
     _instance(instance, aws)
     lowest = min(datapoints(instance.label, "CPUCreditBalance", aws, "instances", instance.key, spec))
     floor = spec.live.ec2_cpu_credit_balance_min
     if lowest <= floor:
-        drift(instance.label, f"CPUCreditBalance minimum expected above {floor:g}, found {lowest:g}")
+        drift(instance.label, prop="CPUCreditBalance minimum", expected=f"above {floor:g}", found=f"{lowest:g}")

@@ -10,6 +10,7 @@ def _queue(queue, hosts) -> dict:
         f"{queue.label} (management API /api/queues)",
         hosts.facts(queue.want.role)["rabbitmq"]["queues"],
         "no answer",
+        cause=f"{queue.want.role} rabbitmq",  # the broker's label: test_rabbitmq_management_healthy finds it down
     )
     found = queues.get(queue.want.spec.name)
     if found is None:
@@ -25,16 +26,16 @@ def _queue(queue, hosts) -> dict:
 def test_rabbitmq_queue_has_consumer(queue, hosts):
     consumers, least = _queue(queue, hosts)["consumers"], queue.want.spec.consumers_min
     if consumers is None or consumers < least:
-        drift(queue.label, f"consumers expected at least {least}, found {consumers}")
+        drift(queue.label, prop="consumers", expected=f"at least {least}", found=str(consumers))
 
 
 def test_rabbitmq_queue_messages_ready(queue, hosts, spec):
     ready, most = _queue(queue, hosts)["messages_ready"], spec.live.rabbitmq_messages_ready_max
     if ready is None or ready > most:
-        drift(queue.label, f"messages ready expected at most {most}, found {ready}")
+        drift(queue.label, prop="messages ready", expected=f"at most {most}", found=str(ready))
 
 
 def test_rabbitmq_queue_messages_unacknowledged(queue, hosts, spec):
     unacked, most = _queue(queue, hosts)["messages_unacknowledged"], spec.live.rabbitmq_messages_unacked_max
     if unacked is None or unacked > most:
-        drift(queue.label, f"messages unacknowledged expected at most {most}, found {unacked}")
+        drift(queue.label, prop="messages unacknowledged", expected=f"at most {most}", found=str(unacked))

@@ -151,6 +151,7 @@ def parse(output: bytes | str, spec: EnvironmentSpec, role_key: str, unresolved:
         info = dict(line.split(":", 1) for line in answered.splitlines() if ":" in line)
         facts["redis"] = {
             "ping": ping.strip(),
+            "answered": bool(info),  # INFO answered: without it the figures below are not known, not zero
             "version": info.get("redis_version", "").strip() or None,
             "used_memory_human": info.get("used_memory_human", "").strip() or None,
             "used_memory": _int(info.get("used_memory")),

@@ -15,23 +15,21 @@ def diff(old: dict, new: dict) -> list[str]:
     """Lines for a person: the two runs, then new failures, fixed ones (as they failed before), still failing."""
     current = [dict(r) for r in new["results"]]
     changes = history.compare(old, current, new["run"]["started"], None)
-    now, before = {r["id"]: r for r in current}, {r["id"]: r for r in old["results"]}
     lines = [
         f"{new['run']['env']}: {old['run']['started']} ({old['run']['verdict']}) -> "
         f"{new['run']['started']} ({new['run']['verdict']})",
         f"new failures ({len(changes['new_failures'])}):",
-        *(_line(now[rid]) for rid in changes["new_failures"]),
+        *(_line(c) for c in changes["new_failures"]),
         f"fixed ({len(changes['fixed'])}):",
-        *(_line(before[rid]) for rid in changes["fixed"]),
+        *(_line(c) for c in changes["fixed"]),
         f"still failing ({len(changes['still_failing'])}):",
-        *(f"{_line(now[s['id']])} (failing since {s['first_seen']})" for s in changes["still_failing"]),
+        *(f"{_line(c)} (failing since {c['first_seen']})" for c in changes["still_failing"]),
     ]
     return lines
 
 
-def _line(result: dict) -> str:
-    head = " ".join(x for x in (result["control"], result["severity"], result["id"]) if x)
-    return f"  {head}: {result['message'] or result['status']}"
+def _line(change: dict) -> str:
+    return f"  {change['control'] or '-'} {change['line']} [{change['id']}]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("new", type=Path)
     args = parser.parse_args(argv)
     try:
-        old, new = records.read(args.old), records.read(args.new)
+        old, new = records.read(args.old, records.READABLE), records.read(args.new, records.READABLE)
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE_ERROR

@@ -1,5 +1,6 @@
 """What changed since the previous run of the same environment: new failures, fixed ones, and those still failing
-with the time they were first seen (carried from report to report)."""
+with the time they were first seen (carried from report to report). Each change is said as people read a
+finding: its control, its resource and its one line, with the check's id kept for machines."""
 
 from __future__ import annotations
 
@@ -31,11 +32,18 @@ def compare(previous: dict | None, current: list[dict], started: str, compared_t
     now = {r["id"]: r for r in current if r["status"] in FAILING}
     return {
         "compared_to": compared_to,
-        "new_failures": sorted(rid for rid in now if rid not in before),
-        "fixed": sorted(rid for rid in before if rid in ran and rid not in now),
-        "still_failing": [{"id": rid, "first_seen": now[rid]["first_seen"]} for rid in sorted(now) if rid in before],
+        "new_failures": [_change(now[rid]) for rid in sorted(now) if rid not in before],
+        "fixed": [_change(before[rid]) for rid in sorted(before) if rid in ran and rid not in now],
+        "still_failing": [
+            _change(now[rid]) | {"first_seen": now[rid]["first_seen"]} for rid in sorted(now) if rid in before
+        ],
     }
 
 
+def _change(result: dict) -> dict:
+    return {"id": result["id"], "control": result["control"], "line": result["message"] or result["status"]}
+
+
 def load_previous(path: Path | None) -> dict | None:
-    return records.read(path) if path is not None else None
+    """The earlier report to compare with; OSError or ValueError (one line) when it cannot be read."""
+    return records.read(path, records.READABLE) if path is not None else None

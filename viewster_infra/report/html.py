@@ -29,6 +29,10 @@ def render_run(doc: dict) -> str:
         if r["status"] == "passed" and r["area"] != "recommendations":  # those have their own section
             passed_by_area[r["area"]].append(r)
     by_id = {r["id"]: r for r in results}
+    fails_run = {entry["id"]: entry["fails_run"] for entry in doc["summary"]}
+    blocked_under = _blocked_under(failing)
+    hidden = {b["id"] for blocked in blocked_under.values() for b in blocked}
+    rows = [r | {"fails_run": fails_run.get(r["id"], True)} for r in failing if r["id"] not in hidden]
     return _environment.get_template("run.html.j2").render(
         doc=doc,
         run=doc["run"],
@@ -36,6 +40,9 @@ def render_run(doc: dict) -> str:
         changes=doc["changes"],
         by_id=by_id,
         failing=failing,
+        rows=rows,
+        blocked_under=blocked_under,
+        hidden_blocked=len(hidden),
         waived=[r for r in results if r["status"] == "waived"],
         recommendations=[r for r in results if r["area"] == "recommendations"],
         skipped=[r for r in results if r["status"] == "skipped"],
@@ -45,6 +52,21 @@ def render_run(doc: dict) -> str:
         severities=[s for s in reversed(SEVERITIES)],
         statuses=["failed", "error", "waived", "advisory", "skipped", "passed"],
     )
+
+
+def _blocked_under(failing: list[dict]) -> dict[str, list[dict]]:
+    """Failures that could not read their facts, under the failure that found their cause (or the first of them
+    when no check found it): one row per cause instead of one per consequence."""
+    by_cause: dict[str, list[dict]] = defaultdict(list)
+    for r in failing:
+        if r["cause"]:
+            by_cause[r["cause"]["resource"]].append(r)
+    under = {}
+    for blocked in by_cause.values():
+        found_by = blocked[0]["cause"]["found_by"]
+        head = found_by[-1] if found_by else blocked[0]["id"]
+        under[head] = [b for b in blocked if b["id"] != head]
+    return under
 
 
 def render_index(reports_dir: Path) -> str:

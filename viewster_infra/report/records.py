@@ -1,52 +1,60 @@
-"""One JSON document per run: the run's facts, counts, what changed since the previous run, and one record per
-check and resource. SCHEMA_VERSION changes whenever a field changes meaning or goes away (schema.json)."""
+"""One JSON document per run, rendered from the RunResult: the run's facts, counts, what changed since the previous
+run, the root causes, and one record per check and resource. SCHEMA_VERSION changes whenever a field changes
+meaning or goes away (schema.json); earlier versions are still read to compare with (READABLE)."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from dataclasses import asdict
 from pathlib import Path
 
-from viewster_infra import gate
+from viewster_infra.results import STATUSES, CheckResult, RunResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE = (1, 2)  # what "since the previous report" can compare with (v1: waiver a name, changes by test id)
 SCHEMA = Path(__file__).with_name("schema.json")
-STATUSES = ("failed", "error", "waived", "advisory", "skipped", "passed")
 
 
-def record(outcome: gate.Outcome, env: str, titles: dict[str, str]) -> dict:
-    properties = outcome.properties
+def record(result: CheckResult, titles: dict[str, str], found_by: dict[int, list[str]]) -> dict:
+    finding = result.finding
     return {
-        "id": outcome.check,
-        "nodeid": outcome.nodeid,
-        "check": outcome.check.split("[", 1)[0],
-        "area": gate.area(outcome.nodeid, env),
-        "control": outcome.control or None,
-        "title": titles.get(outcome.control),
-        "severity": outcome.severity or None,
-        "status": outcome.outcome,
-        "resource": properties.get("resource"),
-        "property": properties.get("property"),
-        "expected": properties.get("expected"),
-        "found": properties.get("found"),
-        "message": outcome.message if outcome.outcome != "passed" else None,
-        "waiver": properties.get("waiver"),
-        "settle": properties.get("settle"),
-        "duration_seconds": round(outcome.duration, 4),
-        "details": [{"title": title, "text": text} for title, text in outcome.details],
-        "incident": _incident(properties),
+        "id": result.id,
+        "nodeid": result.nodeid,
+        "check": result.check,
+        "area": result.area,
+        "control": result.control,
+        "title": titles.get(result.control or ""),
+        "severity": result.severity,
+        "status": result.status,
+        "resource": finding.resource if finding else result.resource,
+        "property": finding.prop if finding else None,
+        "expected": finding.expected if finding else None,
+        "found": finding.found if finding else None,
+        "message": result.line if result.status != "passed" else None,
+        "cause": {"resource": finding.cause, "found_by": found_by.get(id(result), [])}
+        if finding and finding.cause
+        else None,
+        "waiver": asdict(result.waiver) if result.waiver else None,
+        "settle": result.settle,
+        "duration_seconds": round(result.duration, 4),
+        "details": [{"title": title, "text": text} for title, text in result.details],
+        "incident": result.incident,
     }
 
 
-def _incident(properties: dict) -> dict | None:
-    if "incident" not in properties:
-        return None
-    return {
-        "id": properties["incident"],
-        "date": properties["incident_date"],
-        "summary": properties["incident_summary"],
-        "link": properties.get("incident_link"),
-    }
+def records(run: RunResult, titles: dict[str, str]) -> list[dict]:
+    found_by = {id(r): [f.id for f in cause.found_by] for cause in run.causes() for r in cause.blocked}
+    return [record(result, titles, found_by) for result in run.results]
+
+
+def summary(run: RunResult) -> list[dict]:
+    """The failures as the terminal says them: each root cause once, with what it explains beneath it."""
+    return [
+        {"id": line.result.id, "line": line.text, "beneath": line.beneath, "fails_run": line.result in failing}
+        for failing in [run.failing()]
+        for line in run.summary_lines()
+    ]
 
 
 def counts(records: list[dict]) -> dict:
@@ -63,13 +71,15 @@ def counts(records: list[dict]) -> dict:
     }
 
 
-def document(run: dict, records: list[dict], changes: dict, diagnosis: dict | None = None) -> dict:
+def document(run_facts: dict, run: RunResult, results: list[dict], changes: dict, diagnosis: dict | None) -> dict:
     doc = {
         "schema_version": SCHEMA_VERSION,
-        "run": run,
-        "counts": counts(records),
+        "run": run_facts | {"verdict": run.verdict(), "fail_on": run.fail_on},
+        "counts": counts(results),
+        "summary": summary(run),
+        "unused_waivers": [asdict(w) for w in run.unused_waivers],
         "changes": changes,
-        "results": records,
+        "results": results,
     }
     if diagnosis is not None:
         doc["diagnosis"] = diagnosis
@@ -82,8 +92,9 @@ def write(path: Path, doc: dict) -> None:
     partial.replace(path)
 
 
-def read(path: Path) -> dict:
+def read(path: Path, versions: tuple[int, ...] = (SCHEMA_VERSION,)) -> dict:
     doc = json.loads(path.read_text(encoding="utf-8"))
-    if doc.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"{path}: schema_version {doc.get('schema_version')!r}, this suite reads {SCHEMA_VERSION}")
+    if doc.get("schema_version") not in versions:
+        readable = " or ".join(map(str, versions))
+        raise ValueError(f"{path}: schema_version {doc.get('schema_version')!r}, this suite reads {readable}")
     return doc

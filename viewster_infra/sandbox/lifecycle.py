@@ -30,7 +30,12 @@ def up(env: str, spec_dir: Path, state_dir: Path) -> SandboxState:
             state.host_slot = hosts.allocate_slot()
         state.save(state_dir)  # from here on, `down` can clean up whatever follows, even after a crash
         if state.host_slot is not None:
-            state.hosts = hosts.up(env, state.host_slot, host_dir(env, state_dir), spec, endpoint)
+            try:
+                state.hosts = hosts.up(env, state.host_slot, host_dir(env, state_dir), spec, endpoint)
+            except BaseException:
+                state.host_slot = None  # hosts.up removed what it made and released the slot: nothing more to sweep
+                state.save(state_dir)
+                raise
     except BaseException:
         down(env, state_dir)
         raise

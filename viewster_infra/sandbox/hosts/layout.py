@@ -32,6 +32,11 @@ def bridge_name(index: int) -> str:
     return f"vsbr{index}"
 
 
+def slot_links(index: int) -> str:
+    """The links a slot owns in the root namespace, as a pattern: its bridge and its veths (`vs<index><role>`)."""
+    return rf"vsbr{index}|vs{index}[a-z]+"
+
+
 def gateway_address(index: int) -> str:
     return f"{NETWORK_PREFIX}.{index}.{GATEWAY_HOST}"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -52,12 +53,13 @@ def unavailable_reason() -> str | None:
 
 
 def allocate_slot() -> int:
-    """Take the lowest free slot by creating its bridge (under a machine-wide lock)."""
+    """Take the lowest free slot by creating its bridge, under the machine-wide lock that release also takes. A
+    slot is free only when none of its links exist: not its bridge, nor a veth a deleted namespace left behind."""
     with FileLock(SLOT_LOCK):
+        taken = network.links_matching(r"vs(?:br)?\d+[a-z]*")
         for index in range(1, MAX_SLOTS + 1):
-            bridge = layout.bridge_name(index)
-            if network.ip("link", "show", bridge, check=False).returncode != 0:
-                network.bridge_up(bridge, layout.gateway_address(index))
+            if not any(re.fullmatch(layout.slot_links(index), name) for name in taken):
+                network.bridge_up(layout.bridge_name(index), layout.gateway_address(index))
                 return index
     raise SandboxError(f"no free sandbox slot: {MAX_SLOTS} sandboxes already run (`ip link show type bridge`)")
 
@@ -72,16 +74,23 @@ def up(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint_url:
 
     registry, database_endpoint = _from_aws(endpoint_url, spec)
     names = _names(spec, places, database_endpoint)
-    processes = {}
-    for place in places.values():
-        host_dir = render.host_files(env_dir, spec, place, places, names, registry, database_endpoint)
-        if place.name == "dns":
-            sync_dns(env_dir, spec, endpoint_url)
-        network.netns_up(place, bridge)
-        processes[place.name] = _start(place, host_dir)
-    ssh = render.client_files(env_dir, env, places, roles)
-    publish_private_key(endpoint_url, spec, Path(ssh["identity"]))
-    _wait_ready(places, spec)
+    processes, made = {}, []
+    try:
+        for place in places.values():
+            host_dir = render.host_files(env_dir, spec, place, places, names, registry, database_endpoint)
+            if place.name == "dns":
+                sync_dns(env_dir, spec, endpoint_url)
+            made.append(place)
+            network.netns_up(place, bridge)
+            processes[place.name] = _start(place, host_dir)
+        ssh = render.client_files(env_dir, env, places, roles)
+        publish_private_key(endpoint_url, spec, Path(ssh["identity"]))
+        _wait_ready(places, spec)
+    except BaseException:  # a failed `up` removes what it made, and only that: never another sandbox's hosts
+        with FileLock(SLOT_LOCK):
+            network.remove([p.netns for p in made], bridge, [p.veth for p in made])
+        shutil.rmtree(env_dir, ignore_errors=True)
+        raise
     return {
         "bridge": bridge,
         "ssh_config": ssh["ssh_config"],
@@ -154,8 +163,14 @@ def sync_dns(env_dir: Path, spec: EnvironmentSpec, endpoint_url: str, netns: str
 
 
 def down(env: str, index: int, env_dir: Path) -> None:
-    """Stop every host of `env` in slot `index`, found by name: also those of a crashed or killed run."""
-    network.remove(network.namespaces_with_prefix(layout.netns_prefix(index, env)), layout.bridge_name(index))
+    """Stop every host of `env` in slot `index`, found by name: also those of a crashed or killed run. Under the
+    slot lock, so that no `up` takes the slot while its links are still being removed."""
+    with FileLock(SLOT_LOCK):
+        network.remove(
+            network.namespaces_with_prefix(layout.netns_prefix(index, env)),
+            layout.bridge_name(index),
+            [name for name in network.links_matching(layout.slot_links(index)) if not name.startswith("vsbr")],
+        )
     shutil.rmtree(env_dir, ignore_errors=True)
 
 

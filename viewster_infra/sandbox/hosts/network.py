@@ -1,7 +1,12 @@
-"""Bridge, namespaces and veth pairs (iproute2). Namespaces get no default route: only their bridge is reachable."""
+"""Bridge, namespaces and veth pairs (iproute2). Namespaces get no default route: only their bridge is reachable.
+
+The kernel destroys a deleted namespace asynchronously: its end of a veth pair, and so the pair, can linger for
+seconds to minutes after `ip netns del`. Deleting the pair from the root side is immediate, so every removal
+deletes the veths first, and a slot counts as free only when none of its links exist (hosts/lifecycle.py)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 from viewster_infra.sandbox.hosts.layout import HostPlace
@@ -38,10 +43,20 @@ def namespaces_with_prefix(prefix: str) -> list[str]:
     return [line.split()[0] for line in listed if line.startswith(prefix)]
 
 
-def remove(netns_names: list[str], bridge: str) -> None:
-    """Kill whatever still runs in each namespace, delete it (its veth goes with it), then the bridge."""
+def links_matching(pattern: str) -> list[str]:
+    """Names of the root namespace's links that match `pattern` (a regular expression, whole name)."""
+    names = [line.split(": ")[1].split("@")[0] for line in ip("-o", "link", "show").stdout.splitlines()]
+    return [name for name in names if re.fullmatch(pattern, name)]
+
+
+def remove(netns_names: list[str], bridge: str, veths: list[str]) -> None:
+    """Kill whatever still runs in each namespace, delete the veth pairs from the root side (at once, both ends),
+    then the namespaces, then the bridge."""
     for name in netns_names:
         for pid in ip("netns", "pids", name, check=False).stdout.split():
             subprocess.run(["kill", "-9", pid], capture_output=True)
+    for veth in veths:
+        ip("link", "del", veth, check=False)
+    for name in netns_names:
         ip("netns", "del", name, check=False)
     ip("link", "del", bridge, check=False)

@@ -1,0 +1,68 @@
+"""Sandboxes side by side: a slot is handed out only when none of its links exist, allocation and release share one
+lock, and removing a sandbox deletes its veths from the root side (at once) before its namespaces (which the
+kernel destroys later). Proven with the hosts' network alone: namespaces and veths made and removed exactly as a
+sandbox's `up` and `down` make and remove them, without starting the hosts' programs."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests_unit.harness import ROOT
+from viewster_infra.sandbox.hosts import layout, network
+from viewster_infra.sandbox.hosts import lifecycle as hosts
+
+pytestmark = pytest.mark.skipif(hosts.unavailable_reason() is not None, reason=str(hosts.unavailable_reason()))
+
+# One "checkout": up (a slot, its namespaces and veths), check they are there, down; again and again at once.
+CYCLE = """
+import sys, tempfile
+from pathlib import Path
+from viewster_infra.sandbox.hosts import layout, network
+from viewster_infra.sandbox.hosts import lifecycle as hosts
+
+env, rounds = sys.argv[1], int(sys.argv[2])
+for _ in range(rounds):
+    index = hosts.allocate_slot()
+    places = layout.places(env, index, ["frontend", "backend"])
+    for place in places.values():
+        network.netns_up(place, layout.bridge_name(index))
+    mine = set(network.namespaces_with_prefix(layout.netns_prefix(index, env)))
+    assert mine == {p.netns for p in places.values()}, mine
+    hosts.down(env, index, Path(tempfile.mkdtemp()))
+    assert network.namespaces_with_prefix(layout.netns_prefix(index, env)) == []
+print("ok")
+"""
+
+
+def cycle(env: str, rounds: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", CYCLE, env, str(rounds)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def test_down_then_up_at_once_again_and_again():
+    done = cycle("slotloop", 8)
+    out, err = done.communicate(timeout=120)
+    assert done.returncode == 0 and out.strip() == "ok", err[-2000:]
+
+
+def test_two_checkouts_go_up_and_down_side_by_side():
+    first, second = cycle("slotleft", 6), cycle("slotright", 6)
+    for done in (first, second):
+        out, err = done.communicate(timeout=120)
+        assert done.returncode == 0 and out.strip() == "ok", err[-2000:]
+
+
+def test_a_slot_whose_veth_lingers_is_not_handed_out():
+    index = hosts.allocate_slot()
+    place = layout.places("slotlinger", index, ["frontend"])["frontend"]
+    network.ip("link", "del", layout.bridge_name(index))  # the bridge gone, a veth pair still there
+    network.ip("link", "add", place.veth, "type", "veth", "peer", "name", f"{place.veth}n")
+    try:
+        other = hosts.allocate_slot()
+        assert other != index
+        network.ip("link", "del", layout.bridge_name(other))
+    finally:
+        network.ip("link", "del", place.veth, check=False)

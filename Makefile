@@ -11,14 +11,21 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 ENV ?= staging
 
-.PHONY: install host-packages browser demo test lint sandbox-up sandbox-down clean
+.PHONY: install install-runtime host-packages browser demo test lint sandbox-up sandbox-down clean
 
+# The suite with its sandbox and the project's test tools (pyproject.toml's extras), for make demo / make test.
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON_SYSTEM) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
+
+# The suite alone, with its runtime dependencies: what the post-deploy gate installs (no moto, no test tools).
+# Nothing to do where `make install` put the whole set already.
+install-runtime:
+	@if [ -f $(VENV)/.installed ]; then echo "$(VENV) holds the suite already (make install)"; else \
+	  $(PYTHON_SYSTEM) -m venv $(VENV) && $(PYTHON) -m pip install --quiet --disable-pip-version-check . ; fi
 
 # The sandbox's replica hosts run Debian's own sshd, nginx, redis, rabbitmq, PostgreSQL and dnsmasq, and a `docker`
 # client built with gcc (viewster_infra/sandbox/hosts/docker_client.c). Installed when missing

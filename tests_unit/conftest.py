@@ -38,6 +38,7 @@ def staging(sandboxes) -> Sandbox:
     """A compliant staging sandbox, fresh for this test: make one drift, run the suite, read the outcome."""
     sandbox = sandboxes("staging")
     sandbox.reset()
+    sandbox.wait_until_consumed()
     return sandbox
 
 
@@ -52,6 +53,7 @@ def staging_hosts(sandboxes):
     if sandbox.state.hosts is None:
         pytest.skip(f"no replica hosts here: {sandbox.state.hosts_unavailable}")
     sandbox.reset()
+    sandbox.wait_until_consumed()
     drifted: list[tuple[str, str | None]] = []
     links: list[str] = []
     queues: list[bool] = []

@@ -99,6 +99,16 @@ def test_the_deployed_commit_was_never_pushed(staging_hosts):
         for check in DEPLOY_CHECKS[1:]:
             assert result.failures[f"{check}[staging-{key}]"] == missing
     assert len(result.failures) == len(DEPLOY_CHECKS) * len(CONTAINERS)
+    # the summary: one cause per repository, the checks that could not read their facts beneath it
+    summary = result.report["summary"]
+    assert [entry["id"] for entry in summary] == [
+        f"test_deploy_commit_image_pushed[staging-{key}]"
+        for key in ("frontend-frontend-blue", "frontend-admin-frontend-blue", "backend-backend-blue")
+    ]
+    assert {tuple(entry["beneath"]) for entry in summary} == {
+        (f"5 check(s) could not read their facts because of ecr repository {repository} (found by VS-DEPLOY-01)",)
+        for repository in ("viewster-staging-frontend", "viewster-staging-admin-frontend", "viewster-staging-backend")
+    }
 
 
 @proves("test_deploy_image_scan_findings_below_threshold")

@@ -37,6 +37,11 @@ def backend_env(staging_hosts) -> str:
     return " ".join(f"-e '{e}'" for e in json.loads(inspected)[0]["Config"]["Env"])
 
 
+def summarised(result) -> list[tuple[str, list[str]]]:
+    """The run's summary as the terminal and the report say it: each line's check, and what it has beneath it."""
+    return [(entry["id"], entry["beneath"]) for entry in result.report["summary"]]
+
+
 @proves("test_container_running")
 def test_container_stopped(staging_hosts):
     staging_hosts.restore("frontend")
@@ -190,7 +195,8 @@ def test_nginx_config_broken(staging_hosts):
 def test_redis_stopped(staging_hosts):
     staging_hosts.restore("thirdparty", "redis")
     staging_hosts.ssh("thirdparty", "docker stop redis")
-    failures = staging_hosts.run().failures
+    result = staging_hosts.run()
+    failures = result.failures
     assert failures["test_redis_answers_ping[staging-thirdparty]"].startswith(
         "thirdparty redis: PING answer expected 'PONG', found "
     )
@@ -209,13 +215,22 @@ def test_redis_stopped(staging_hosts):
     assert failures["test_redis_no_evictions[staging-thirdparty]"] == (
         "thirdparty redis: evicted_keys expected at most 0, found None"
     )
+    assert summarised(result) == [  # 7 failures, each cause once
+        (
+            "test_redis_answers_ping[staging-thirdparty]",
+            ["4 check(s) could not read their facts because of thirdparty redis (found by VS-REDIS-01)"],
+        ),
+        ("test_container_running[staging-thirdparty-redis]", []),
+        ("test_host_reaches[staging-backend-thirdparty-6379]", []),
+    ]
 
 
 @proves("test_rabbitmq_listening", "test_rabbitmq_management_healthy")
 def test_rabbitmq_stopped(staging_hosts):
     staging_hosts.restore("thirdparty", "rabbitmq")
     staging_hosts.ssh("thirdparty", "docker stop rabbitmq")
-    failures = staging_hosts.run().failures
+    result = staging_hosts.run()
+    failures = result.failures
     assert failures["test_rabbitmq_management_healthy[staging-thirdparty]"] == (
         "thirdparty rabbitmq: management API /api/health/checks/alarms status expected '200', found '000'"
     )
@@ -238,6 +253,15 @@ def test_rabbitmq_stopped(staging_hosts):
         "test_host_reaches[staging-backend-thirdparty-5672]",
         *queue_checks,
     }
+    assert summarised(result) == [  # 11 failures: the version and the six queue checks beneath their cause
+        ("test_rabbitmq_listening[staging-thirdparty]", []),
+        (
+            "test_rabbitmq_management_healthy[staging-thirdparty]",
+            ["7 check(s) could not read their facts because of thirdparty rabbitmq (found by VS-MQ-01, VS-MQ-02)"],
+        ),
+        ("test_container_running[staging-thirdparty-rabbitmq]", []),
+        ("test_host_reaches[staging-backend-thirdparty-5672]", []),
+    ]
 
 
 @proves("test_endpoint_health")

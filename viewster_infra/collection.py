@@ -17,6 +17,16 @@ class Refused(Exception):
     """A usage error found in the collected checks (a check without a control, a malformed incident marker)."""
 
 
+def runs_checks(config: pytest.Config) -> bool:
+    """True when the run collects anything under tests_infra/ (then --env is required)."""
+    checks = (config.rootpath / CHECKS_DIR).resolve()
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        if path == checks or checks in path.parents or path in checks.parents:
+            return True
+    return False
+
+
 def is_check(item: pytest.Item) -> bool:
     return isinstance(item, pytest.Function) and CHECKS_DIR in item.path.parts
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 from viewster_infra import findings, prefetch
+from viewster_infra.collection import CHECKS_DIR
 from viewster_infra.context import RunContext
 from viewster_infra.factstore import facts_used
 from viewster_infra.findings import drift
 from viewster_infra.outcomes import READS
-from viewster_infra.plugin import CHECKS_DIR, CONTEXT
+from viewster_infra.plugin import CONTEXT
 
 
 class AwsFacts:

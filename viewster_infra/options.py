@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from viewster_infra import controls, deploy, nginx_time
+from viewster_infra import controls, deploy, diagnosis, nginx_time
 from viewster_infra.report import history
 
 
@@ -112,6 +112,37 @@ def gate_options(config: pytest.Config) -> GateOptions:
         except (OSError, ValueError) as exc:
             raise ValueError(f"--compare-to {compare_to}: cannot be read ({_one_line(exc)})") from None
     return GateOptions(deployed_sha, settle_seconds, previous)
+
+
+def checklists(config: pytest.Config) -> diagnosis.Chains:
+    """The guide's checklists (specs/diagnosis.yaml), and --diagnose naming one of them."""
+    chains = diagnosis.load(spec_dir(config))
+    asked = config.getoption("diagnose")
+    if asked is not None and asked not in chains.chains:
+        raise ValueError(f"--diagnose={asked}: no such checklist; choose one of {', '.join(chains.chains)}")
+    return chains
+
+
+def spec_dir(config: pytest.Config) -> Path:
+    return config.getoption("spec_dir") or config.rootpath / "specs"
+
+
+def run_arguments(config: pytest.Config, gate: GateOptions) -> dict:
+    """What context.start_run takes, from the options."""
+    return {
+        "env": config.getoption("env"),
+        "spec_dir": spec_dir(config),
+        "profile_option": config.getoption("aws_profile"),
+        "region_option": config.getoption("aws_region"),
+        "sandbox": config.getoption("sandbox"),
+        "sandbox_dir": config.getoption("sandbox_dir") or config.rootpath / ".sandbox",
+        "ssh_config": config.getoption("ssh_config"),  # --ssh-config and --ssh-identity-file are testinfra's
+        "ssh_identity_file": config.getoption("ssh_identity_file"),
+        "ssh_user": config.getoption("ssh_user"),
+        "ssh_key_from_ssm": config.getoption("ssh_key_from_ssm"),
+        "deployed_sha": gate.deployed_sha,
+        "settle_seconds": gate.settle_seconds,
+    }
 
 
 def _one_line(exc: Exception) -> str:

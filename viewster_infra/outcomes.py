@@ -137,6 +137,18 @@ def status(report: pytest.TestReport):
     return None
 
 
+def run_result(checked: list[results.CheckResult], context, fail_on: str) -> results.RunResult:
+    """The run's result: every check's, and the waivers in force here that waived nothing."""
+    used = {r.waiver.name for r in checked if r.waiver}
+    today = context.inputs.today()
+    unused = [
+        w.as_result()
+        for w in context.waivers.waivers
+        if not w.expired(today) and w.environment in (None, context.env) and w.name not in used
+    ]
+    return results.RunResult(context.env, checked, fail_on, unused)
+
+
 class Recorder:
     """Each check's result as the controller receives it (also from xdist workers), one per check."""
 

@@ -22,7 +22,7 @@ from viewster_infra import (
     reporting,
     settle,
 )
-from viewster_infra.collection import CHECKS_DIR, is_check
+from viewster_infra.collection import is_check
 from viewster_infra.context import RunContext, RunInputs, RunSetupError, start_run
 from viewster_infra.report import annotations, markdown, terminal, write
 from viewster_infra.results import RunResult
@@ -56,37 +56,17 @@ def pytest_configure(config: pytest.Config) -> None:
         context.hosts.together = config.getoption("diagnose") is None
         _settle_if_asked(config, context)
         return
-    if hasattr(config, "workerinput") or not _runs_checks(config):
+    if hasattr(config, "workerinput") or not collection.runs_checks(config):
         return
-    spec_dir = config.getoption("spec_dir") or config.rootpath / "specs"
     try:
         gate = config.stash[GATE] = options.gate_options(config)
-        chains = config.stash[CHAINS] = diagnosis.load(spec_dir)
-    except (ValueError, SpecError) as exc:
-        raise pytest.UsageError(str(exc)) from None
-    asked = config.getoption("diagnose")
-    if asked is not None and asked not in chains.chains:
-        raise pytest.UsageError(f"--diagnose={asked}: no such checklist; choose one of {', '.join(chains.chains)}")
-    try:
-        context = start_run(
-            env=config.getoption("env"),
-            spec_dir=spec_dir,
-            profile_option=config.getoption("aws_profile"),
-            region_option=config.getoption("aws_region"),
-            sandbox=config.getoption("sandbox"),
-            sandbox_dir=config.getoption("sandbox_dir") or config.rootpath / ".sandbox",
-            ssh_config=config.getoption("ssh_config"),  # --ssh-config and --ssh-identity-file are testinfra's
-            ssh_identity_file=config.getoption("ssh_identity_file"),
-            ssh_user=config.getoption("ssh_user"),
-            ssh_key_from_ssm=config.getoption("ssh_key_from_ssm"),
-            deployed_sha=gate.deployed_sha,
-            settle_seconds=gate.settle_seconds,
-        )
-    except RunSetupError as exc:
+        config.stash[CHAINS] = options.checklists(config)
+        context = start_run(**options.run_arguments(config, gate))
+    except (ValueError, SpecError, RunSetupError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[CONTEXT] = context
     config.stash[PHASES].mark("setup_done")
-    context.hosts.together = asked is None  # --diagnose reads only the hosts its checks ask for
+    context.hosts.together = config.getoption("diagnose") is None  # --diagnose reads only what its checks ask for
     config.stash[RECORDER] = outcomes.Recorder()
     config.pluginmanager.register(config.stash[RECORDER], "viewster-outcomes")
     _settle_if_asked(config, context)
@@ -187,7 +167,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if context is None or REFUSED in config.stash or hasattr(config, "workerinput"):
         return  # a refused run read nothing and reports nothing: its one line says why
     config.stash[PHASES].mark("checked")
-    run = config.stash[RUN] = _run_result(config, context)
+    run = config.stash[RUN] = outcomes.run_result(config.stash[RECORDER].results, context, config.getoption("fail_on"))
     if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = run.exit_code  # the verdict's: failures below --fail-on are reported, not failing
     asked = config.getoption("diagnose")
@@ -207,18 +187,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         facts = reporting.run_facts(context, config.rootpath) | _closing(context)
         for name, value in (facts | {"Verdict": run.verdict(), "Fails on": run.fail_on}).items():
             junit.add_global_property(name, value)
-
-
-def _run_result(config: pytest.Config, context: RunContext) -> RunResult:
-    results = config.stash[RECORDER].results
-    used = {r.waiver.name for r in results if r.waiver}
-    today = context.inputs.today()
-    unused = [
-        w.as_result()
-        for w in context.waivers.waivers
-        if not w.expired(today) and w.environment in (None, context.env) and w.name not in used
-    ]
-    return RunResult(context.env, results, config.getoption("fail_on"), unused)
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -262,16 +230,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
         lifecycle.down(context.env, config.getoption("sandbox_dir") or config.rootpath / ".sandbox")
     shutil.rmtree(context.run_dir, ignore_errors=True)
-
-
-def _runs_checks(config: pytest.Config) -> bool:
-    """True when the run collects anything under tests_infra/ (then --env is required)."""
-    checks = (config.rootpath / CHECKS_DIR).resolve()
-    for arg in config.args:
-        path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
-        if path == checks or checks in path.parents or path in checks.parents:
-            return True
-    return False
 
 
 def _settle_if_asked(config: pytest.Config, context: RunContext) -> None:

@@ -162,3 +162,14 @@ def test_a_broken_checklist_file_is_one_line_and_exit_4(staging, spec_copy, tmp_
     assert done.stderr.strip().splitlines() == [
         f"ERROR: {spec_copy / 'diagnosis.yaml'}: chains.api.symptom: field required"
     ]
+
+
+def test_the_guides_env_placeholder_reads_as_the_environment():
+    chains = diagnosis.load(SPEC_DIR)
+    placeholders = [(k, link.title) for k, c in chains.chains.items() for _, link in c.steps() if "{env}" in link.title]
+    assert placeholders, "the guide's titles name /viewster/{env}/... somewhere"
+    for key, _ in placeholders:
+        verdict = diagnosis.judge(key, chains.chains[key], [], "production")
+        titles = [verdict.chain.title] + [step.title for step in verdict.steps]
+        assert not any("{env}" in title for title in titles) and any("/viewster/production/" in t for t in titles)
+        assert any("/viewster/production/" in line for line in diagnosis.chain_lines(verdict))

@@ -77,6 +77,18 @@ class CheckResult:
     def check(self) -> str:
         return self.id.split("[", 1)[0]
 
+    def what_drifted(self) -> dict[str, str | None]:
+        """resource, property, expected, found: the finding's, or for a check without one, its resource."""
+        finding = self.finding
+        if finding is None:
+            return {"resource": self.resource, "property": None, "expected": None, "found": None}
+        return {
+            "resource": finding.resource,
+            "property": finding.prop,
+            "expected": finding.expected,
+            "found": finding.found,
+        }
+
     @property
     def line(self) -> str:
         """One line: the finding, or the reason."""

@@ -27,10 +27,7 @@ def record(result: CheckResult, titles: dict[str, str], found_by: dict[int, list
         "title": titles.get(result.control or ""),
         "severity": result.severity,
         "status": result.status,
-        "resource": finding.resource if finding else result.resource,
-        "property": finding.prop if finding else None,
-        "expected": finding.expected if finding else None,
-        "found": finding.found if finding else None,
+        **result.what_drifted(),
         "message": result.line if result.status != "passed" else None,
         "cause": {"resource": finding.cause, "found_by": found_by.get(id(result), [])}
         if finding and finding.cause

@@ -191,3 +191,11 @@ def test_area_names_service_host_and_endpoints():
     assert area("tests_infra/hosts/test_nginx.py::test_x[staging-backend-api]", "staging") == "host backend"
     assert area("tests_infra/endpoints/test_endpoints.py::test_x[staging-api]", "staging") == "endpoints"
     assert area("tests_infra/deploy/test_deploy.py::test_x[staging-backend-backend-blue]", "staging") == "deploy"
+
+
+def test_an_interrupted_run_claims_no_verdict():
+    run = one_failure("low")
+    assert terminal.verdict_line(run, exit_code=2).startswith(
+        "Verdict: not reached (the run was interrupted; exit code 2)"
+    )
+    assert terminal.verdict_line(run, exit_code=1).startswith("Verdict: FAILED (")

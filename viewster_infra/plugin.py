@@ -189,7 +189,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             junit.add_global_property(name, value)
 
 
-def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     run = config.stash.get(RUN, None)
     if run is None:
         return
@@ -204,6 +204,7 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         changes=document["changes"],
         compare_error=document["run"].get("compare_error"),
         paths={"Report": str(html_path), "JUnit XML": str(xml), "JSON": str(json_path)},
+        exit_code=int(exitstatus),
     )
     for title, separator, lines in terminal.sections(run, extras):
         if title is not None:

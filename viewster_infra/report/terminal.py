@@ -24,6 +24,7 @@ class Extras:
     changes: dict | None = None
     compare_error: str | None = None
     paths: dict[str, str] = field(default_factory=dict)  # "Report", "JUnit XML", "JSON" -> path
+    exit_code: int | None = None  # pytest's, when it is not the verdict's (an interrupted run)
 
 
 def sections(run: RunResult, extras: Extras) -> list[Section]:
@@ -67,12 +68,15 @@ def sections(run: RunResult, extras: Extras) -> list[Section]:
             f"{len(c['still_failing'])} still failing"
         )
     plain += [f"{name}: {path}" for name, path in extras.paths.items()]
-    plain.append(verdict_line(run))
+    plain.append(verdict_line(run, extras.exit_code))
     shown.append((None, "", [line for line in plain if line]))
     return shown
 
 
-def verdict_line(run: RunResult) -> str:
+def verdict_line(run: RunResult, exit_code: int | None = None) -> str:
+    """The verdict and why; an interrupted run (Ctrl-C, an internal error) says that instead of the verdict's code."""
+    if exit_code not in (None, 0, 1):
+        return f"Verdict: not reached (the run was interrupted; exit code {exit_code}): the checks above are partial"
     failing, below = run.failing(), run.below_fail_on()
     why = f"{len(failing)} failure(s) at {run.fail_on} or worse" if failing else "nothing fails the run"
     if below:

@@ -27,12 +27,12 @@ install-runtime:
 	@if [ -f $(VENV)/.installed ]; then echo "$(VENV) holds the suite already (make install)"; else \
 	  $(PYTHON_SYSTEM) -m venv $(VENV) && $(PYTHON) -m pip install --quiet --disable-pip-version-check . ; fi
 
-# The sandbox's replica hosts run Debian's own sshd, nginx, redis, rabbitmq, PostgreSQL and dnsmasq, and a `docker`
-# client built with gcc (viewster_infra/sandbox/hosts/docker_client.c). Installed when missing
+# The sandbox's replica hosts run Debian's own sshd, sudo, nginx, redis, rabbitmq, PostgreSQL and dnsmasq, Docker
+# Engine (docker.io: a dockerd per host) and the registry they pull from (docker-registry). Installed when missing
 # and when we are root; elsewhere the sandbox comes up without hosts and says why.
 # Installed means installed: `dpkg -s` also answers for a package removed with its configuration left behind.
 installed = dpkg-query -W -f='$${Status}' $(1) 2>/dev/null | grep -q 'install ok installed'
-HOST_PACKAGES := openssh-server openssh-client nginx redis-server rabbitmq-server postgresql-15 dnsmasq-base iproute2 util-linux curl gcc libc6-dev
+HOST_PACKAGES := openssh-server openssh-client sudo nginx redis-server rabbitmq-server postgresql-15 dnsmasq-base iproute2 util-linux curl tzdata docker.io docker-registry
 host-packages:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=$$(for p in $(HOST_PACKAGES); do $(call installed,$$p) || echo $$p; done); \

@@ -235,7 +235,7 @@ class Sandbox:
         for queue in queues:
             requests.delete(
                 f"http://{address}:15672/api/queues/%2F/{quote(queue.name, safe='')}",
-                auth=("guest", "guest"),
+                auth=hosts.BROKER_AUTH,
                 timeout=5,
             ).raise_for_status()
 
@@ -252,9 +252,10 @@ class Sandbox:
         return sum(1 for line in log.read_text().splitlines() if '"POST ' in line or '"GET ' in line)
 
     def ssh(self, role: str, command: str) -> str:
-        """Run a command on a replica host, as an operator would (drift is made the way it happens in life)."""
+        """Run a command on a replica host, as an operator with root would (drift is made the way it happens in
+        life); the suite itself logs in as the spec's SSH user."""
         done = subprocess.run(
-            ["ssh", "-F", self.state.hosts["ssh_config"], f"{self.env}-{role}", command],
+            ["ssh", "-F", self.state.hosts["ssh_config"], "-l", "root", f"{self.env}-{role}", command],
             capture_output=True,
             text=True,
             timeout=60,

@@ -5,8 +5,9 @@ process table and mounts (/run, /var/log, /tmp, service state), and real softwar
 nginx, redis, rabbitmq. PostgreSQL stands in for the RDS endpoint in a namespace of its own, and dnsmasq, in
 another, is the resolver a client would ask: it serves the sandbox's Route53 zone and nothing else.
 
-No container engine can run on these machines. The containers are real processes started by a `docker` stand-in
-(docker_standin.py) that answers `docker ps`, `inspect`, `logs`, `exec`, `stop`, `start`, `rm`, `rename` and `run`
-from those processes: a container is "running" exactly while its process lives. Like Docker's CLI, `docker` is a
-client of a daemon (docker_daemon.py), so that a call does not start Python.
+Each role's host runs Debian's Docker Engine (docker.io: its own dockerd, containerd, data and socket, its iptables
+rules inside its namespace), which pulls the containers' images from the sandbox's registry (Debian's
+docker-registry, in a namespace of its own, answering as the environment's ECR registry and as a Docker Hub mirror)
+and runs them as a deploy does. The suite logs in as the spec's SSH user, an ordinary user in the docker group
+with sudo for exactly the two nginx reads.
 """

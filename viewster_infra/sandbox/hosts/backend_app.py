@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -99,7 +101,20 @@ async def main(host: str, port: int) -> None:
         await server.serve_forever()
 
 
+def stop(signum: int, _frame) -> None:
+    """`docker stop` (SIGTERM, or the image's SIGINT): a clean exit, as Uvicorn's, not a traceback in the log."""
+    print(f"shutting down ({signal.Signals(signum).name})", flush=True)
+    os._exit(0)
+
+
 if __name__ == "__main__":
+    # Docker keeps a container's stderr in its log too: pika's and websockets' own reports of a broker gone or a
+    # client that hung up mid-handshake (with tracebacks) would read as the backend's errors. The app says what
+    # matters in its own lines: a request it failed (ERROR), the worker reconnecting (neutral).
+    for library in ("pika", "websockets"):
+        logging.getLogger(library).setLevel(logging.CRITICAL + 1)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
     if os.environ.get("RABBITMQ_URL") and os.environ.get("RABBITMQ_QUEUES"):
         queues = os.environ["RABBITMQ_QUEUES"].split(",")
         threading.Thread(target=consume_forever, args=(os.environ["RABBITMQ_URL"], queues), daemon=True).start()

@@ -1,8 +1,10 @@
 """PID 1 of a sandbox host (inside its own network, PID, mount and UTS namespaces).
 
-Gives the host private /run, /tmp, /var/log and service state, binds its own /etc/nginx, /etc/hosts and
-/etc/hostname, puts the `docker` stand-in first on PATH, starts nginx and the containers, then becomes sshd.
-The database host becomes PostgreSQL instead, the DNS host dnsmasq.
+Gives the host private /run, /tmp-free state dirs, /var/log and /home, binds its own /etc entries (nginx, hosts,
+hostname, passwd and group with the SSH user, sudoers, docker), mounts the cgroup hierarchies again (`ip netns
+exec` mounts a fresh /sys without them, and dockerd needs them), starts nginx and Debian's dockerd, pulls the
+images and runs the containers as the host's deploy does, then becomes sshd. The database host becomes PostgreSQL
+instead, the DNS host dnsmasq.
 
     python -m viewster_infra.sandbox.hosts.init HOST_DIR
 """
@@ -11,19 +13,22 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 # Not /tmp: the sandbox's own files (host directories, keys) may live there, as the unit tests' do.
-PRIVATE_DIRS = ["/run", "/var/log", "/var/lib/docker-standin", "/var/lib/nginx", "/usr/local/sbin"]
+PRIVATE_DIRS = ["/run", "/var/log", "/var/lib/docker", "/var/lib/containerd", "/var/lib/nginx", "/home", "/srv"]
+POSTGRES_DATA = Path("/srv/postgres")
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 RECORDS_FILE = "zone.hosts"  # the DNS host's records, "address name" per line
 SKELETON_BASHRC, ROOT_BASHRC = "/etc/skel/.bashrc", "/root/.bashrc"
-DOCKER_SOCKET = "/run/docker-standin.sock"  # the stand-in's daemon, as /run/docker.sock is dockerd's
 DNSMASQ = "/usr/sbin/dnsmasq"  # Debian's dnsmasq-base: the binary, no service
+DOCKER = "/usr/bin/docker"  # Debian's CLI (a machine may have another `docker` earlier on PATH)
+DOCKERD = "/usr/sbin/dockerd"
+DOCKERD_READY_SECONDS = 30
 
 
 def sh(*argv: str, **kwargs) -> None:
@@ -48,62 +53,62 @@ def private_filesystem(host_dir: Path) -> None:
         Path(directory).mkdir(parents=True, exist_ok=True)
 
 
-def docker_standin(config: dict) -> None:
-    """`docker` on this host: a client of the stand-in's daemon (docker_daemon.py), as Docker's CLI is dockerd's.
-    Built from docker_client.c for the sandbox (docker_client.py); where no daemon listens, it runs the stand-in."""
-    shutil.copy(config["docker_client"], "/usr/local/sbin/docker")  # a private tmpfs: this host's own PATH entry
+def cgroups(mounts: list[list[str]]) -> None:
+    """The machine's cgroup mounts, as /proc/mounts lists them (v1 hierarchies or the v2 one), again under the
+    fresh /sys: what dockerd and runc manage containers' resources through."""
+    for fstype, options, target in mounts:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        sh("mount", "-t", fstype, "-o", options, fstype, target)
 
 
-def docker_daemon(config: dict) -> None:
-    """Starts the stand-in's daemon on a socket already listening, so that no `docker` call can come too early."""
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(DOCKER_SOCKET)
-    os.chmod(DOCKER_SOCKET, 0o600)
-    listener.listen(128)
-    subprocess.Popen(
-        [config["python"], "-m", "viewster_infra.sandbox.hosts.docker_daemon", str(listener.fileno())],
-        pass_fds=(listener.fileno(),),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        cwd="/",
-        env=dict(os.environ, PYTHONPATH=config["root"]),
-    )
-    listener.close()
+def ssh_user(config: dict) -> None:
+    """The SSH user's home with its authorized key, as cloud-init leaves it on an EC2 host."""
+    user = config["ssh_user"]
+    home = Path("/home") / user["name"]
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    (home / ".ssh" / "authorized_keys").write_text(Path(user["authorized_key"]).read_text())
+    for path in (home, home / ".ssh", home / ".ssh" / "authorized_keys"):
+        os.chown(path, user["uid"], user["gid"])
 
 
-def image_store(config: dict) -> None:
-    """The images this host has pulled (render.py), where the docker stand-in looks them up."""
-    store = Path("/var/lib/docker-standin/images")
-    store.mkdir(parents=True, exist_ok=True)
-    (store / "index.json").write_text(json.dumps(config["images"], indent=2))
+def dockerd(config: dict) -> None:
+    """Debian's dockerd with its defaults (socket /run/docker.sock, data in the private /var/lib/docker, its own
+    containerd) and /etc/docker/daemon.json; returns once it answers."""
+    log = open(Path(config["dir"]) / "dockerd.log", "ab")  # noqa: SIM115 - handed to dockerd
+    subprocess.Popen([DOCKERD], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + DOCKERD_READY_SECONDS
+    while subprocess.run([DOCKER, "version"], capture_output=True).returncode != 0:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"dockerd did not answer within {DOCKERD_READY_SECONDS}s (see dockerd.log)")
+        time.sleep(0.1)
 
 
-def start_containers(config: dict) -> None:
+def deploy(config: dict) -> None:
+    """What the host's deploy does: pull the images, then `docker run` each container."""
+    for pull in config["pulls"]:
+        sh(DOCKER, "pull", "--quiet", *pull, stdout=subprocess.DEVNULL)
     for container in config["containers"]:
-        sh(*run_argv(container), stdout=subprocess.DEVNULL, env=dict(os.environ, PATH=_path()))
+        sh(*run_argv(container), stdout=subprocess.DEVNULL)
 
 
 def run_argv(container: dict) -> list[str]:
     """The `docker run` that starts one container of host.json, as the host's deploy does."""
-    argv = ["docker", "run", "-d", "--name", container["name"]]
+    argv = [DOCKER, "run", "-d", "--name", container["name"], "--restart", "unless-stopped"]
     for publish in container["publish"]:
         argv += ["-p", publish]
+    for volume in container["volumes"]:
+        argv += ["-v", volume]
+    for name, address in container["hosts"].items():
+        argv += ["--add-host", f"{name}:{address}"]
     for key, value in container["env"].items():
         argv += ["-e", f"{key}={value}"]
-    return [*argv, container["image"]]
-
-
-def _path() -> str:
-    return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    return [*argv, container["image"], *container["command"]]
 
 
 def become_postgres(address: str) -> None:
-    data = Path("/var/lib/docker-standin/postgres")
-    data.mkdir(parents=True)
+    POSTGRES_DATA.mkdir(parents=True)
     Path("/run/postgresql").mkdir()
-    for path in (data, Path("/run/postgresql")):
+    for path in (POSTGRES_DATA, Path("/run/postgresql")):
         os.chown(path, _uid("postgres"), _gid("postgres"))
     sh(
         "runuser",
@@ -112,7 +117,7 @@ def become_postgres(address: str) -> None:
         "--",
         str(POSTGRES_BIN / "initdb"),
         "-D",
-        str(data),
+        str(POSTGRES_DATA),
         "-U",
         "viewster",
         "--auth=trust",
@@ -127,7 +132,7 @@ def become_postgres(address: str) -> None:
             "--",
             str(POSTGRES_BIN / "postgres"),
             "-D",
-            str(data),
+            str(POSTGRES_DATA),
             "-c",
             f"listen_addresses={address}",
             "-c",
@@ -176,13 +181,13 @@ def main(host_dir: Path) -> None:
         become_postgres(config["address"])
     if config["name"] == "dns":
         become_dns(host_dir, config["address"], config["zone"])
-    os.environ["PATH"] = _path()
-    docker_standin(config)
-    docker_daemon(config)
-    image_store(config)
+    os.environ["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    cgroups(config["cgroup_mounts"])
+    ssh_user(config)
     if config["nginx"]:
         sh("nginx")
-    start_containers(config)
+    dockerd(config)
+    deploy(config)
     os.execv("/usr/sbin/sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", str(host_dir / "sshd_config")])
 
 

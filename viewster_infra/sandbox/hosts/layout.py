@@ -13,12 +13,13 @@ NETWORK_PREFIX = "198.18"
 ROLE_HOSTS = {"frontend": 11, "backend": 12, "thirdparty": 13}
 DATABASE_HOST = 20
 DNS_HOST = 53  # the resolver a client would ask: serves the sandbox's Route53 zone, nothing else
+REGISTRY_HOST = 5  # the container registry: the environment's ECR registry and a Docker Hub mirror
 GATEWAY_HOST = 1
 
 
 @dataclass(frozen=True)
 class HostPlace:
-    name: str  # role, "database" for the RDS stand-in, or "dns" for the resolver
+    name: str  # role, "database" for the RDS stand-in, "dns" for the resolver, "registry" for the registry
     netns: str
     address: str
     veth: str  # the root side of its veth pair
@@ -42,10 +43,10 @@ def gateway_address(index: int) -> str:
 
 
 def places(env: str, index: int, roles: list[str]) -> dict[str, HostPlace]:
-    numbers = {role: ROLE_HOSTS.get(role, 30 + i) for i, role in enumerate(roles)} | {
-        "database": DATABASE_HOST,
-        "dns": DNS_HOST,
-    }
+    # the registry first: it is up, its images pushed, before any host pulls them
+    numbers = {"registry": REGISTRY_HOST}
+    numbers |= {role: ROLE_HOSTS.get(role, 30 + i) for i, role in enumerate(roles)}
+    numbers |= {"database": DATABASE_HOST, "dns": DNS_HOST}
     return {
         name: HostPlace(
             name=name,

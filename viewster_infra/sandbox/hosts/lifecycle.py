@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -16,8 +15,9 @@ from pathlib import Path
 import requests
 from filelock import FileLock
 
+from viewster_infra.sandbox import ecr_images
 from viewster_infra.sandbox.aws_session import sandbox_session
-from viewster_infra.sandbox.hosts import images, init, layout, network, render, tls
+from viewster_infra.sandbox.hosts import init, layout, network, registry, render, tls
 from viewster_infra.sandbox.moto_server import SandboxError
 from viewster_infra.spec.model import EnvironmentSpec
 
@@ -33,9 +33,13 @@ REQUIRED_COMMANDS = [
     "/usr/lib/rabbitmq/bin/rabbitmq-server",
     "/usr/lib/postgresql/15/bin/postgres",
     "/usr/sbin/dnsmasq",
-    "gcc",  # builds the hosts' `docker` client (docker_client.py)
+    "/usr/sbin/dockerd",
+    "/usr/bin/docker",
+    "/usr/bin/docker-registry",
+    "sudo",
 ]
 READY_TIMEOUT_SECONDS = 60
+BROKER_AUTH = (render.BROKER_USER, render.FAKE_SECRET_VALUE)  # the application's RabbitMQ user
 MAX_SLOTS = 250
 SLOT_LOCK = "/tmp/viewster-sandbox-slots.lock"
 
@@ -71,24 +75,29 @@ def up(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint_url:
     bridge = layout.bridge_name(index)
     shutil.rmtree(env_dir, ignore_errors=True)
     tls.create_ca(env_dir / "ca")
+    render.environment_key(env_dir, env)  # the hosts put its public half in their SSH user's authorized_keys
 
-    registry, database_endpoint = _from_aws(endpoint_url, spec)
+    ecr_registry, database_endpoint = _from_aws(endpoint_url, spec)
     names = _names(spec, places, database_endpoint)
     processes, made = {}, []
     try:
         for place in places.values():
-            host_dir = render.host_files(env_dir, spec, place, places, names, registry, database_endpoint)
-            if place.name == "dns":
-                sync_dns(env_dir, spec, endpoint_url)
             made.append(place)
             network.netns_up(place, bridge)
+            if place.name == "registry":
+                processes[place.name] = _registry(env_dir, spec, place, ecr_registry)
+                continue
+            host_dir = render.host_files(env_dir, spec, place, places, names, ecr_registry, database_endpoint)
+            if place.name == "dns":
+                sync_dns(env_dir, spec, endpoint_url)
             processes[place.name] = _start(place, host_dir)
-        ssh = render.client_files(env_dir, env, places, roles)
+        ssh = render.client_files(env_dir, env, places, roles, spec.hosts.ssh_user)
         publish_private_key(endpoint_url, spec, Path(ssh["identity"]))
         _wait_ready(places, spec)
     except BaseException:  # a failed `up` removes what it made, and only that: never another sandbox's hosts
         with FileLock(SLOT_LOCK):
             network.remove([p.netns for p in made], bridge, [p.veth for p in made])
+            _remove_cgroups([p.netns for p in made])
         shutil.rmtree(env_dir, ignore_errors=True)
         raise
     return {
@@ -109,6 +118,7 @@ def up(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint_url:
             }
             for name, place in places.items()
         },
+        "registry": ecr_registry,
     }
 
 
@@ -121,9 +131,14 @@ def restart(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint
     for pid in network.ip("netns", "pids", place.netns, check=False).stdout.split():
         subprocess.run(["kill", "-9", pid], capture_output=True)
     network.ip("-n", place.netns, "link", "set", "eth0", "up")
-    registry, database_endpoint = _from_aws(endpoint_url, spec)
+    _remove_cgroups([place.netns])
+    ecr_registry, database_endpoint = _from_aws(endpoint_url, spec)
+    if name == "registry":
+        pid = _registry(env_dir, spec, place, ecr_registry)
+        _wait_ready(places, spec, only=name)
+        return pid
     names = _names(spec, places, database_endpoint)
-    host_dir = render.host_files(env_dir, spec, place, places, names, registry, database_endpoint)
+    host_dir = render.host_files(env_dir, spec, place, places, names, ecr_registry, database_endpoint)
     if name == "dns":
         sync_dns(env_dir, spec, endpoint_url)
     pid = _start(place, host_dir)
@@ -166,11 +181,13 @@ def down(env: str, index: int, env_dir: Path) -> None:
     """Stop every host of `env` in slot `index`, found by name: also those of a crashed or killed run. Under the
     slot lock, so that no `up` takes the slot while its links are still being removed."""
     with FileLock(SLOT_LOCK):
+        namespaces = network.namespaces_with_prefix(layout.netns_prefix(index, env))
         network.remove(
-            network.namespaces_with_prefix(layout.netns_prefix(index, env)),
+            namespaces,
             layout.bridge_name(index),
             [name for name in network.links_matching(layout.slot_links(index)) if not name.startswith("vsbr")],
         )
+        _remove_cgroups(namespaces)
     shutil.rmtree(env_dir, ignore_errors=True)
 
 
@@ -192,34 +209,51 @@ def _names(spec: EnvironmentSpec, places: dict[str, layout.HostPlace], database_
     return names
 
 
-def _from_aws(endpoint_url: str, spec: EnvironmentSpec) -> tuple[dict[str, dict], str]:
-    """What the hosts pull from the seeded sandbox: per ecr.repositories key its URI and every image in it (id,
-    digest, tags, as `docker pull` would store them), and the RDS endpoint's name."""
+def _from_aws(endpoint_url: str, spec: EnvironmentSpec) -> tuple[str, str]:
+    """The ECR registry's name (as the repositories' URIs give it) and the RDS endpoint's, from the seeded sandbox."""
     session = sandbox_session(spec.aws.region)
     ecr = session.client("ecr", endpoint_url=endpoint_url)
-    uris = {r["repositoryName"]: r["repositoryUri"] for r in ecr.describe_repositories()["repositories"]}
-    registry = {}
-    for key, repo in spec.ecr.repositories.items():
-        details = ecr.describe_images(repositoryName=repo.name)["imageDetails"]
-        pulled = ecr.batch_get_image(
-            repositoryName=repo.name, imageIds=[{"imageDigest": d["imageDigest"]} for d in details]
-        )["images"]
-        manifests = {image["imageId"]["imageDigest"]: json.loads(image["imageManifest"]) for image in pulled}
-        registry[key] = {
-            "uri": uris[repo.name],
-            "images": [
-                {
-                    "id": manifests[d["imageDigest"]]["config"]["digest"],
-                    "digest": d["imageDigest"],
-                    "tags": d.get("imageTags", []),
-                }
-                for d in details
-            ],
-        }
+    uris = [r["repositoryUri"] for r in ecr.describe_repositories()["repositories"]]
+    ecr_registry = uris[0].split("/", 1)[0] if uris else registry.ecr_name("123456789012", spec.aws.region)
     rds = session.client("rds", endpoint_url=endpoint_url)
     database = spec.rds.databases[next(iter(spec.rds.databases))]
     endpoint = rds.describe_db_instances(DBInstanceIdentifier=database.identifier)["DBInstances"][0]["Endpoint"]
-    return registry, endpoint["Address"]
+    return ecr_registry, endpoint["Address"]
+
+
+def _registry(env_dir: Path, spec: EnvironmentSpec, place: layout.HostPlace, ecr_registry: str) -> int:
+    """The registry up and holding the environment's images: every image of each ECR repository (its commit tag,
+    the newest also `latest` and the spec's required tags), as the sandbox's ECR lists them (seed.py), and the
+    public images the hosts run."""
+    config = registry.configure(
+        env_dir / "hosts" / "registry", env_dir / "ca", place.address, [ecr_registry, registry.MIRROR_NAME]
+    )
+    pid = registry.start(place.netns, config)
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while not _answers(place.address, registry.PORT):
+        if time.monotonic() > deadline:
+            raise SandboxError(f"the registry did not answer on {place.address}:{registry.PORT} (see registry.log)")
+        time.sleep(0.05)
+    ca = str(env_dir / "ca" / "ca.pem")
+    for repo in spec.ecr.repositories.values():
+        history = ecr_images.history(repo.name)
+        latest = {history[-1].digest: list(repo.required_tags)}
+        registry.push(place.address, ecr_registry, ca, history, latest)
+    public = {c.image.split(":")[0] for role in spec.hosts.roles.values() for c in role.containers.values() if c.image}
+    registry.push(place.address, registry.MIRROR_NAME, ca, [ecr_images.public(name) for name in sorted(public)], {})
+    return pid
+
+
+def _remove_cgroups(namespaces: list[str]) -> None:
+    """The cgroups the hosts' dockerd made for their containers (render.cgroup_parent), once nothing runs in
+    them: the kernel keeps an empty cgroup's directory until it is removed."""
+    for netns in namespaces:
+        for parent in Path("/sys/fs/cgroup").glob(f"*/{render.cgroup_parent(netns)}"):
+            for directory in [*sorted(parent.glob("*/"), key=lambda p: -len(p.parts)), parent]:
+                try:
+                    directory.rmdir()
+                except OSError:
+                    pass  # still in use (a process not yet reaped) or already gone: the next `down` tries again
 
 
 def _start(place: layout.HostPlace, host_dir: Path) -> int:
@@ -258,6 +292,7 @@ def _wait_ready(
     backend's worker consuming; `since`: when the host was stopped (see wait_consumed)."""
     wanted = [(places["database"].address, 5432)] if only in (None, "database") else []
     wanted += [(places["dns"].address, 53)] if only in (None, "dns") else []
+    wanted += [(places["registry"].address, registry.PORT)] if only in (None, "registry") else []
     for role_name, role in spec.hosts.roles.items():
         if only not in (None, role_name):
             continue
@@ -291,10 +326,10 @@ def wait_consumed(address: str, queues, deadline: float, since: float | None = N
     """
     wanted = {q.name: q.consumers_min for q in queues}
     if since is not None:
-        time.sleep(max(0.0, since + images.RABBITMQ_STATISTICS_SECONDS * 1.5 - time.monotonic()))
+        time.sleep(max(0.0, since + render.RABBITMQ_STATISTICS_SECONDS * 1.5 - time.monotonic()))
     while True:
         try:
-            listing = requests.get(f"http://{address}:15672/api/queues", auth=("guest", "guest"), timeout=2).json()
+            listing = requests.get(f"http://{address}:15672/api/queues", auth=BROKER_AUTH, timeout=2).json()
             consumers = {q["name"]: q.get("consumers") or 0 for q in listing}
             if all(consumers.get(name, 0) >= least for name, least in wanted.items()):
                 return
@@ -306,8 +341,14 @@ def wait_consumed(address: str, queues, deadline: float, since: float | None = N
 
 
 def _answers(address: str, port: int) -> bool:
+    """Something serves the port: the connection is accepted and not closed at once. (Docker's userland proxy
+    accepts a published port's connections before the container's program listens, then closes them.)"""
     try:
-        with socket.create_connection((address, port), timeout=1):
-            return True
+        with socket.create_connection((address, port), timeout=1) as connection:
+            connection.settimeout(0.15)
+            try:
+                return connection.recv(1) != b""
+            except TimeoutError:
+                return True  # waiting for us to speak first, as HTTP, Redis and AMQP servers do
     except OSError:
         return False

@@ -3,20 +3,25 @@ containers to start. Also the environment's SSH client files: key, known_hosts, 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from viewster_infra.nginx_time import UNIT_SECONDS
-from viewster_infra.sandbox.hosts import docker_client, init, tls
+from viewster_infra.sandbox import ecr_images
+from viewster_infra.sandbox.hosts import registry as registry_host
+from viewster_infra.sandbox.hosts import tls, users
 from viewster_infra.sandbox.hosts.layout import HostPlace
 from viewster_infra.sandbox.seed import FAKE_SECRET_VALUE
 from viewster_infra.spec.model import EnvironmentSpec, Role
 
 ROOT = Path(__file__).resolve().parents[3]
 CERTIFICATE_DAYS = 90
+TIMEZONE = "Asia/Seoul"
 
 
 # The sandbox's keys, host and client: ECDSA on P-256, whose signatures OpenSSL computes and checks in optimized
@@ -33,10 +38,17 @@ def keygen(path: Path, comment: str) -> None:
     subprocess.run(["ssh-keygen", "-q", *KEY_TYPE, "-N", "", "-C", comment, "-f", str(path)], check=True)
 
 
-def client_files(env_dir: Path, env: str, places: dict[str, HostPlace], roles: list[str]) -> dict[str, str]:
-    """The SSH client side: one key for the environment, known_hosts with every host's key, an ssh_config."""
+def environment_key(env_dir: Path, env: str) -> Path:
+    """The environment's SSH key pair (made once; a restarted host keeps trusting it)."""
+    keygen(env_dir / "ssh" / "id_ecdsa", f"viewster-sandbox-{env}")
+    return env_dir / "ssh" / "id_ecdsa"
+
+
+def client_files(env_dir: Path, env: str, places: dict[str, HostPlace], roles: list[str], user: str) -> dict[str, str]:
+    """The SSH client side: one key for the environment, known_hosts with every host's key, an ssh_config that
+    logs in as the hosts' SSH user (hosts.ssh_user)."""
     ssh = env_dir / "ssh"
-    keygen(ssh / "id_ecdsa", f"viewster-sandbox-{env}")
+    environment_key(env_dir, env)
     known, config = [], []
     for role in roles:
         place = places[role]
@@ -45,7 +57,7 @@ def client_files(env_dir: Path, env: str, places: dict[str, HostPlace], roles: l
         config.append(
             f"Host {env}-{role}\n"
             f"    HostName {place.address}\n"
-            "    User root\n"
+            f"    User {user}\n"
             f"    IdentityFile {ssh / 'id_ecdsa'}\n"
             "    IdentitiesOnly yes\n"
             f"    UserKnownHostsFile {ssh / 'known_hosts'}\n"
@@ -68,10 +80,11 @@ def host_files(
     place: HostPlace,
     places: dict[str, HostPlace],
     names: dict[str, str],
-    registry: dict[str, dict],
+    registry: str,
     database_endpoint: str,
 ) -> Path:
-    """Everything one role's host needs; returns its directory (host.json in it drives init.py)."""
+    """Everything one host needs; returns its directory (host.json in it drives init.py). `registry`: the ECR
+    registry's name, which the sandbox's registry host answers for."""
     directory = env_dir / "hosts" / place.name
     etc = directory / "etc"
     etc.mkdir(parents=True, exist_ok=True)
@@ -80,8 +93,7 @@ def host_files(
         f"ListenAddress {place.address}\n"
         f"HostKey {directory / 'ssh_host_ecdsa_key'}\n"
         "PidFile /run/sshd.pid\n"
-        "PermitRootLogin prohibit-password\n"
-        f"AuthorizedKeysFile {env_dir / 'ssh' / 'id_ecdsa.pub'}\n"
+        "PermitRootLogin prohibit-password\n"  # the drift tests' operator; the suite logs in as hosts.ssh_user
         "PasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\n"
         "UsePAM no\n"
@@ -93,80 +105,221 @@ def host_files(
         # above) costs less than X25519 in OpenSSH's portable code, and a tenth of the post-quantum hybrid OpenSSH 9
         # prefers (about 50 ms of CPU a connection, paid by the project's tests).
         "KexAlgorithms ecdh-sha2-nistp256\n"
+        # PATH as Ubuntu's /etc/environment sets it for every login (pam_env; this sshd runs without PAM)
+        "SetEnv PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+        # the SSH user's key in its own ~/.ssh (init.py writes it, as cloud-init does); root's where it is kept
+        # here, which only root could read
+        "AuthorizedKeysFile .ssh/authorized_keys\n"
+        "Match User root\n"
+        f"    AuthorizedKeysFile {env_dir / 'ssh' / 'id_ecdsa.pub'}\n"
     )
     hosts = ["127.0.0.1 localhost", f"{place.address} {place.name}"]
     hosts += [f"{p.address} {p.name}" for p in places.values() if p.name != place.name]
     hosts += [f"{places['database'].address} {database_endpoint}"]
+    hosts += [f"{places['registry'].address} {registry} {registry_host.MIRROR_NAME}"]
     hosts += [f"{address} {name}" for name, address in names.items()]
     (etc / "hosts").write_text("\n".join(hosts) + "\n")
     (etc / "hostname").write_text(place.name + "\n")
 
     role = spec.hosts.roles.get(place.name)
-    if role is not None and role.nginx is not None:
-        _nginx(etc / "nginx", env_dir, spec, role)
-    containers = [] if role is None else _containers(spec, role, registry, database_endpoint)
-    client = docker_client.build(env_dir / "bin", init.DOCKER_SOCKET, sys.executable, str(ROOT))
-    (directory / "host.json").write_text(
+    config = {"name": place.name, "address": place.address, "dir": str(directory), "zone": spec.route53.zone}
+    if role is not None:
+        user = users.ssh_user(etc, spec.hosts.ssh_user)
+        user["authorized_key"] = str(env_dir / "ssh" / "id_ecdsa.pub")
+        _sudoers(etc, spec.hosts.ssh_user)
+        _timezone(etc)
+        _docker(etc, env_dir, place, list(places).index(place.name), registry)
+        if role.nginx is not None:
+            _nginx(etc / "nginx", env_dir, spec, role)
+        config |= {
+            "nginx": role.nginx is not None,
+            "ssh_user": user,
+            "cgroup_mounts": _cgroup_mounts(),
+            "pulls": _pulls(role, registry, spec),
+            "containers": _containers(spec, role, registry, database_endpoint, directory, places),
+        }
+    (directory / "host.json").write_text(json.dumps(config, indent=2))
+    return directory
+
+
+def _cgroup_mounts() -> list[list[str]]:
+    """This machine's cgroup filesystems, as /proc/mounts lists them: the tmpfs that holds the v1 hierarchies
+    and each hierarchy, or the one v2 hierarchy."""
+    found = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        _, target, fstype, options = line.split()[:4]
+        if target.startswith("/sys/fs/cgroup") and fstype in ("tmpfs", "cgroup", "cgroup2"):
+            found.append([fstype, options, target])
+    return found
+
+
+def _timezone(etc: Path) -> None:
+    """The hosts keep Seoul's time, as EC2 hosts set up in Seoul often do: their logs' times are local."""
+    shutil.copy(f"/usr/share/zoneinfo/{TIMEZONE}", etc / "localtime")
+    (etc / "timezone").write_text(TIMEZONE + "\n")
+
+
+def _sudoers(etc: Path, user: str) -> None:
+    """The SSH user may run as root exactly what the suite reads as root: the effective nginx configuration and
+    nginx's error log (tac: read from its end, as far back as the log window goes)."""
+    (etc / "sudoers.d").mkdir(exist_ok=True)
+    rules = etc / "sudoers.d" / "viewster"
+    rules.write_text(f"{user} ALL=(root) NOPASSWD: /usr/sbin/nginx -T, /usr/bin/tac /var/log/nginx/error.log\n")
+    rules.chmod(0o440)
+
+
+def _docker(etc: Path, env_dir: Path, place: HostPlace, number: int, registry: str) -> None:
+    """/etc/docker: daemon.json (the Docker Hub mirror, the containers' bridge inside 198.18.0.0/15, their cgroups
+    under the host's own parent so that `down` can remove them) and the CA to trust for both registry names."""
+    docker = etc / "docker"
+    for name in (registry, registry_host.MIRROR_NAME):
+        (docker / "certs.d" / name).mkdir(parents=True, exist_ok=True)
+        shutil.copy(env_dir / "ca" / "ca.pem", docker / "certs.d" / name / "ca.crt")
+    slot = int(place.address.split(".")[2])
+    (docker / "daemon.json").write_text(
         json.dumps(
             {
-                "name": place.name,
-                "address": place.address,
-                "python": sys.executable,
-                "root": str(ROOT),
-                "docker_client": str(client),
-                "nginx": bool(role and role.nginx),
-                "zone": spec.route53.zone,
-                "containers": containers,
-                "images": [] if role is None else _local_images(role, registry),
+                "registry-mirrors": [f"https://{registry_host.MIRROR_NAME}"],
+                "bip": f"198.19.{slot}.{64 * number + 1}/26",
+                "cgroup-parent": cgroup_parent(place.netns),
+                "log-level": "warn",
             },
             indent=2,
         )
     )
-    return directory
 
 
-def _containers(spec: EnvironmentSpec, role: Role, registry: dict[str, dict], database_endpoint: str) -> list[dict]:
+def cgroup_parent(netns: str) -> str:
+    return f"viewster-{netns}"
+
+
+def _pulls(role: Role, registry: str, spec: EnvironmentSpec) -> list[list[str]]:
+    """What the deploy pulls: every tag of each ECR repository the host runs, and each public image."""
+    pulls = []
+    for container in role.containers.values():
+        if container.ecr_repository is not None:
+            pulls.append(["--all-tags", f"{registry}/{spec.ecr.repositories[container.ecr_repository].name}"])
+        else:
+            pulls.append([container.image])
+    return pulls
+
+
+def _containers(
+    spec: EnvironmentSpec,
+    role: Role,
+    registry: str,
+    database_endpoint: str,
+    host_dir: Path,
+    places: dict[str, HostPlace],
+) -> list[dict]:
+    """Each container's `docker run`, as the host's deploy writes it: ports as most people publish them (`-p
+    8080:8080`, no address unless the spec names one), restart unless stopped, the host's /usr read-only (the
+    images carry no programs of their own: ecr_images.py)."""
     # the broker's host by its role name (each host's /etc/hosts knows the others), and the queues it should serve
     broker = next(((key, r.rabbitmq) for key, r in spec.hosts.roles.items() if r.rabbitmq is not None), None)
     started = []
     for name, container in role.containers.items():
-        image = container.image or f"{registry[container.ecr_repository]['uri']}:latest"
-        publish = [port.replace("->", ":") for port in container.ports]
-        env = {}
+        publish = []
+        for port in container.ports:
+            host, container_port = port.split("->")
+            address, _, host_port = host.rpartition(":")
+            published = f"{host_port}:{container_port.removesuffix('/tcp')}"
+            publish.append(published if address in ("0.0.0.0", "") else f"{address}:{published}")
+        volumes, env, command, known = ["/usr:/usr:ro"], {}, [], {}
+        if container.ecr_repository is not None:
+            image = f"{registry}/{spec.ecr.repositories[container.ecr_repository].name}:latest"
+            # the sandbox's application code and the Python that runs it, where they are on this machine
+            for path in sorted({str(ROOT), sys.prefix, sys.base_prefix}):
+                if not path.startswith("/usr/"):
+                    volumes.append(f"{path}:{path}:ro")
+            env |= {"PATH": f"{sys.prefix}/bin:{ecr_images.PATH}", "PYTHONPATH": str(ROOT)}
+            env["PORT"] = container.ports[0].split("->")[1].split("/")[0]
+        else:
+            image = container.image
         if container.ecr_repository == "backend":
             env["DATABASE_URL"] = f"postgresql://viewster:{FAKE_SECRET_VALUE}@{database_endpoint}:5432/viewster"
+            # the VPC's DNS answers these names for a real container; here the deploy tells Docker (--add-host)
+            known[database_endpoint] = places["database"].address
             if broker is not None and broker[1].queues:
-                env["RABBITMQ_URL"] = f"amqp://guest:guest@{broker[0]}:5672/%2F?heartbeat=30"
+                known[broker[0]] = places[broker[0]].address
+                env["RABBITMQ_URL"] = f"amqp://{BROKER_USER}:{FAKE_SECRET_VALUE}@{broker[0]}:5672/%2F?heartbeat=30"
                 env["RABBITMQ_QUEUES"] = ",".join(q.name for q in broker[1].queues.values())
-        started.append({"name": name, "image": image, "publish": publish, "env": env})
+        if role.redis is not None and name == role.redis.container:
+            command = [*REDIS_COMMAND]
+        if role.rabbitmq is not None and name == role.rabbitmq.container:
+            volumes.append(f"{_rabbitmq(host_dir, role.rabbitmq)}:/etc/rabbitmq:ro")
+        started.append(
+            {
+                "name": name,
+                "image": image,
+                "publish": publish,
+                "env": env,
+                "volumes": volumes,
+                "hosts": known,
+                "command": command,
+            }
+        )
     return started
 
 
-def _local_images(role: Role, registry: dict[str, dict]) -> list[dict]:
-    """The host's image store, as `docker pull` of its containers' repositories left it (every image in them) and
-    its public images. RepoDigests is what a registry pull records: repository@digest of the manifest."""
-    local = []
-    for container in role.containers.values():
-        if container.ecr_repository is not None:
-            uri = registry[container.ecr_repository]["uri"]
-            local += [
-                {
-                    "Id": image["id"],
-                    "RepoTags": [f"{uri}:{tag}" for tag in image["tags"]],
-                    "RepoDigests": [f"{uri}@{image['digest']}"],
-                }
-                for image in registry[container.ecr_repository]["images"]
-            ]
-        else:  # a public image: no registry here to pull from, so its digest is made from its name
-            digest = "sha256:" + hashlib.sha256(container.image.encode()).hexdigest()
-            local.append(
-                {
-                    "Id": "sha256:" + hashlib.sha256(digest.encode()).hexdigest(),
-                    "RepoTags": [container.image],
-                    "RepoDigests": [f"{container.image.split(':')[0]}@{digest}"],
-                }
-            )
-    return local
+# As the team's redis runs: bounded (an unset maxmemory is a finding); at the limit, expiring keys go and writes go
+# on (INC-2026-011); nothing kept on disk.
+REDIS_COMMAND = (
+    "redis-server",
+    "--protected-mode",
+    "no",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--maxmemory",
+    "256mb",
+    "--maxmemory-policy",
+    "volatile-lru",
+)
+BROKER_USER = "viewster"  # the application's RabbitMQ user (administrator); the monitoring user is the spec's
+RABBITMQ_STATISTICS_SECONDS = 1.0  # how old the management API's queue figures may be
+
+
+def _rabbitmq(host_dir: Path, rabbitmq) -> Path:
+    """The broker's /etc/rabbitmq: its users from definitions (no guest: a team that sets its own), and queue
+    figures every second instead of every 5 s, so that a drift test waits less (queues emit them at this interval,
+    and the management agent keeps them at its shortest retention interval; RabbitMQ's defaults otherwise)."""
+    directory = host_dir / "rabbitmq"
+    directory.mkdir(exist_ok=True)
+    interval = int(RABBITMQ_STATISTICS_SECONDS)
+    (directory / "rabbitmq.conf").write_text(
+        "load_definitions = /etc/rabbitmq/definitions.json\n"
+        f"collect_statistics_interval = {interval * 1000}\n"
+        f"management.sample_retention_policies.global.minute = {interval}\n"
+        "management.sample_retention_policies.global.hour = 60\n"
+        "management.sample_retention_policies.global.day = 1200\n"
+        f"management.sample_retention_policies.basic.minute = {interval}\n"
+        "management.sample_retention_policies.basic.hour = 60\n"
+        f"management.sample_retention_policies.detailed.10 = {interval}\n"
+    )
+    users = {BROKER_USER: ["administrator"], rabbitmq.management_user: ["monitoring"]}
+    definitions = {
+        "users": [
+            {
+                "name": name,
+                "password_hash": _rabbitmq_hash(FAKE_SECRET_VALUE),
+                "hashing_algorithm": "rabbit_password_hashing_sha256",
+                "tags": tags,
+            }
+            for name, tags in users.items()
+        ],
+        "vhosts": [{"name": "/"}],
+        "permissions": [{"user": name, "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"} for name in users],
+    }
+    (directory / "definitions.json").write_text(json.dumps(definitions, indent=2))
+    return directory
+
+
+def _rabbitmq_hash(password: str) -> str:
+    """RabbitMQ's rabbit_password_hashing_sha256: base64(salt + sha256(salt + password)), a 4-byte salt."""
+    salt = hashlib.sha256(password.encode()).digest()[:4]
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
 
 
 def nginx_time(seconds: float) -> str:
@@ -183,23 +336,13 @@ def certificate_for(etc_nginx: Path, env_dir: Path, names: list[str], days: int)
 
 
 def _nginx(etc_nginx: Path, env_dir: Path, spec: EnvironmentSpec, role: Role) -> None:
-    (etc_nginx / "sites-enabled").mkdir(parents=True, exist_ok=True)
+    """Debian's /etc/nginx as the package installs it (nginx.conf, modules, mime types; errors to
+    /var/log/nginx/error.log), its default site replaced by the role's sites."""
+    shutil.rmtree(etc_nginx, ignore_errors=True)
+    shutil.copytree("/etc/nginx", etc_nginx, symlinks=True)
+    for site in (etc_nginx / "sites-enabled").iterdir():
+        site.unlink()
     (etc_nginx / "snippets").mkdir(exist_ok=True)
-    (etc_nginx / "conf.d").mkdir(exist_ok=True)
-    (etc_nginx / "mime.types").write_text(Path("/etc/nginx/mime.types").read_text())
-    (etc_nginx / "nginx.conf").write_text(
-        "user www-data;\n"
-        "worker_processes 1;\n"
-        "pid /run/nginx.pid;\n"
-        "error_log /var/log/nginx/error.log;\n"
-        "events { worker_connections 256; }\n"
-        "http {\n"
-        "    include /etc/nginx/mime.types;\n"
-        "    access_log /var/log/nginx/access.log;\n"
-        "    include /etc/nginx/conf.d/*.conf;\n"
-        "    include /etc/nginx/sites-enabled/*;\n"
-        "}\n"
-    )
     names = [spec.route53.records[key].name for key in role.nginx.sites]
     certificate_for(etc_nginx, env_dir, names, CERTIFICATE_DAYS)
     for key, site in role.nginx.sites.items():

@@ -176,7 +176,7 @@ def start_run(
         except SandboxError as exc:
             raise RunSetupError(f"sandbox: {exc}") from None
         target = Target(region=state.region, endpoint_url=state.aws_endpoint_url, profile=profile_option)
-        access, names, ca_bundle, dns_server = _sandbox_hosts(env, state, ssh_config)
+        access, names, ca_bundle, dns_server = _sandbox_hosts(env, state, ssh_config, spec)
     else:
         target = choose_target(region, profile_option, spec.aws.profile)
 
@@ -239,11 +239,15 @@ def _write_private(path: Path, text: str) -> Path:
     return path
 
 
-def _sandbox_hosts(env: str, state, ssh_config: str | None) -> tuple[HostAccess, dict | None, str | None, str | None]:
-    """In the sandbox, hosts are reached only at the addresses its state names, never at an address from AWS.
-    An --ssh-config replaces the sandbox's own (the benchmark reaches the hosts through a delaying proxy)."""
+def _sandbox_hosts(
+    env: str, state, ssh_config: str | None, spec
+) -> tuple[HostAccess, dict | None, str | None, str | None]:
+    """In the sandbox, hosts are reached only at the addresses its state names, never at an address from AWS, as
+    the spec's SSH user with the spec's sudo, as on the estate. An --ssh-config replaces the sandbox's own (the
+    benchmark reaches the hosts through a delaying proxy)."""
+    user, use_sudo = spec.hosts.ssh_user, spec.hosts.use_sudo
     if state.hosts is None:
-        unavailable = HostAccess(env=env, user="root", use_sudo=False, unavailable=state.hosts_unavailable)
+        unavailable = HostAccess(env=env, user=user, use_sudo=use_sudo, unavailable=state.hosts_unavailable)
         return unavailable, None, None, None
     hosts = state.hosts
     sandbox_hosts = {
@@ -252,6 +256,6 @@ def _sandbox_hosts(env: str, state, ssh_config: str | None) -> tuple[HostAccess,
         if host["ssh_alias"]
     }
     access = HostAccess(
-        env=env, user="root", use_sudo=False, ssh_config=ssh_config or hosts["ssh_config"], sandbox_hosts=sandbox_hosts
+        env=env, user=user, use_sudo=use_sudo, ssh_config=ssh_config or hosts["ssh_config"], sandbox_hosts=sandbox_hosts
     )
     return access, hosts["names"], hosts["ca_bundle"], hosts["dns_server"]

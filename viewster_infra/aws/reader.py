@@ -167,6 +167,12 @@ class AwsReader:
         except botocore.exceptions.BotoCoreError as exc:
             raise AwsSetupError(f"cannot reach AWS ({self.target.describe()}): {exc}") from None
 
+    def secure_string(self, parameter: str) -> str:
+        """A credential the spec names (hosts.roles.*.rabbitmq.management_password_parameter), decrypted: the only
+        other secret the suite reads, let through for exactly this parameter. Raises botocore's errors."""
+        with allow_secret_read("ssm:GetParameter", parameter):
+            return self.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
+
     def private_key(self, parameter: str) -> str:
         """The one secret the suite reads, only when asked (--ssh-key-from-ssm): an SSH key from SSM."""
         with allow_secret_read("ssm:GetParameter", parameter):

@@ -52,10 +52,30 @@ class AwsSnapshot:
         """Keep facts read outside a collector (the credential check) so that they are counted too."""
         self.store.put(Facts(name=f"aws-{service}", data=data, calls=dict(calls)))
 
-    def _collect(self, service: str) -> Facts:
+    def secure_string(self, parameter: str) -> tuple[str | None, str | None]:
+        """A SecureString the spec names as a credential (the RabbitMQ monitoring user's password): (value, None),
+        or (None, why it could not be read). The value is kept in memory only: never in the facts, which are
+        written to the run directory and reported."""
+        reader = self._reader_now()
+        with reader.counting() as calls:  # counted with the run's other AWS calls; the value goes nowhere
+            try:
+                found = reader.secure_string(parameter), None
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code", "error")
+                found = None, f"cannot read SSM parameter {parameter}: {code}"
+            except BotoCoreError as exc:
+                found = None, f"cannot read SSM parameter {parameter}: {exc}"
+        self.record("ssm-credentials", {}, calls)
+        return found
+
+    def _reader_now(self) -> AwsReader:
         with self._reader_lock:
             if self._reader is None:
                 self._reader = self._make_reader()
+            return self._reader
+
+    def _collect(self, service: str) -> Facts:
+        self._reader_now()
         # Another service's facts, when the collector gets to needing them (gathered once, counted as that service's)
         options = replace(self._options, facts=lambda other: self._needed(service, other))
         with self._reader.counting() as calls:

@@ -128,7 +128,8 @@ class HostSnapshot:
             return Facts(name=name, data=None, error="no address: the instance has no Elastic IP in the AWS facts")
         targets = self._reach_targets(role)
         role_spec, window = self._spec.hosts.roles[role], self._spec.live.log_window_minutes
-        script = probe.script(role_spec, targets, self._access.use_sudo, window)
+        auth, auth_error = self._rabbitmq_auth(role)
+        script = probe.script(role_spec, targets, self._access.use_sudo, window, auth)
         unresolved = [key for key, (address, _) in targets.items() if address is None]
         started = time.monotonic()
         try:
@@ -139,11 +140,22 @@ class HostSnapshot:
             failure = getattr(exc.args[0], "stderr", "") if exc.args else ""
             return Facts(name=name, data=None, error=_unreachable(destination, failure), calls={"ssh commands": 1})
         elapsed_ms = round((time.monotonic() - started) * 1000)
-        return Facts(
-            name=name,
-            data=probe.parse(result.stdout_bytes, self._spec, role, unresolved),
-            calls={"ssh connections": 1, "ssh commands": 1, "ssh wall ms": elapsed_ms},
-        )
+        data = probe.parse(result.stdout_bytes, self._spec, role, unresolved)
+        if auth_error is not None:
+            data["rabbitmq"]["credentials"] = auth_error
+        return Facts(name=name, data=data, calls={"ssh connections": 1, "ssh commands": 1, "ssh wall ms": elapsed_ms})
+
+    def _rabbitmq_auth(self, role: str) -> tuple[tuple[str, str] | None, str | None]:
+        """The RabbitMQ management API's user and password for `role`'s probe, the password read from SSM now
+        (in memory only; "guest" where the spec names no parameter); (None, why) when it cannot be read."""
+        rabbitmq = self._spec.hosts.roles[role].rabbitmq
+        if rabbitmq is None:
+            return None, None
+        if rabbitmq.management_password_parameter is None:
+            return (rabbitmq.management_user, "guest"), None
+        name = self._spec.ssm.parameters[rabbitmq.management_password_parameter].name
+        password, error = self._aws.secure_string(name)
+        return ((rabbitmq.management_user, password), None) if password is not None else (None, error)
 
     def _reach_targets(self, role: str) -> dict[str, tuple[str, int]]:
         targets = {}

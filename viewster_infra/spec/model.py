@@ -311,6 +311,8 @@ class Container(Strict):
     image: str | None = None  # ...or is this public image
     ports: list[str] = Field(min_length=1)  # as `docker ps` shows them: "0.0.0.0:8080->8080/tcp"
     errors_logged_max: int | None = Field(default=None, ge=0)  # error lines in its log over live.log_window_minutes
+    # what makes a log line an error line: any of these words, whole and in any case (ERROR, Critical, fatal)
+    error_words: list[str] = Field(default=["error"], min_length=1)
 
     @model_validator(mode="after")
     def _one_image_source(self) -> Container:
@@ -332,6 +334,9 @@ class Site(Strict):
 
 class Nginx(Strict):
     listen_ports: list[int]
+    # error.log entries at this level or more severe are findings (nginx's levels: debug ... warn, error, crit,
+    # alert, emerg)
+    error_log_min_level: Literal["debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"] = "crit"
     sites: dict[Key, Site]  # route53.records keys
 
 
@@ -366,6 +371,11 @@ class RabbitMq(Strict):
     major_version: int
     ports: list[int]
     queues: dict[Key, Queue] = {}  # the queues the backend declares and consumes
+    # Who the probe asks the management API as. RabbitMQ's own default is guest/guest, which a default broker
+    # accepts only from localhost (Docker's port publishing is not localhost): a team sets its own user, whose
+    # password the suite reads from SSM (a SecureString, like the SSH key; never printed).
+    management_user: str = "guest"
+    management_password_parameter: Key | None = None  # ssm.parameters key; None: the password is "guest"
 
 
 class Role(Strict):
@@ -462,6 +472,9 @@ class EnvironmentSpec(Strict):
             for service in (role.redis, role.rabbitmq):
                 if service is not None:
                     need(f"hosts.roles.{role_key}", service.container, role.containers)
+            if role.rabbitmq is not None and role.rabbitmq.management_password_parameter is not None:
+                where = f"hosts.roles.{role_key}.rabbitmq.management_password_parameter"
+                need(where, role.rabbitmq.management_password_parameter, self.ssm.parameters)
         for record in [self.endpoints.health.record, self.endpoints.websocket.record, *self.endpoints.https_redirect]:
             need("endpoints", record, self.route53.records)
         return self

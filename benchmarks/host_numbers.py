@@ -1,5 +1,7 @@
-"""Prints what the host half costs for `pytest --env=staging --sandbox`: SSH connections and commands per host, and
-wall time, both as is and with 50 ms extra round trip to every host.
+"""Prints what the host half costs for `pytest --env=staging --sandbox` on the replica hosts' real Docker Engine:
+the engine's version, the probe's time per host (SSH per host: one connection, one command) and the full run's
+wall, both as is and with 50 ms extra round trip to every host; and, for comparison, what one `docker stats
+--no-stream` takes on the same engine (the probe samples the containers' cgroups instead).
 
 The kernel here has no netem, so latency is added by a small TCP proxy on 127.0.0.1 that holds every chunk for
 25 ms in each direction; an ssh_config sends each host alias through it (HostKeyAlias keeps host keys verified).
@@ -70,6 +72,20 @@ def run_suite(state_dir: Path, reports: Path, *extra: str) -> tuple[float, str, 
     return elapsed, ssh, passed
 
 
+def engine_and_stats(ssh_config: Path) -> None:
+    def on_thirdparty(command: str) -> tuple[float, str]:
+        started = time.monotonic()
+        done = subprocess.run(
+            ["ssh", "-F", str(ssh_config), "staging-thirdparty", command], capture_output=True, text=True
+        )
+        return time.monotonic() - started, done.stdout.strip()
+
+    _, version = on_thirdparty("docker version --format '{{.Server.Version}}'")
+    print(f"Docker Engine on the replica hosts: {version}")
+    timings = [on_thirdparty("docker stats --no-stream redis rabbitmq >/dev/null")[0] for _ in range(3)]
+    print(f"docker stats --no-stream (2 containers, over ssh): {', '.join(f'{t:.2f}' for t in timings)} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3, help="runs of each variant; the median is printed")
@@ -82,6 +98,7 @@ def main() -> None:
             if state.hosts is None:
                 sys.exit(f"no replica hosts: {state.hosts_unavailable}")
             hosts = {role: h for role, h in state.hosts["hosts"].items() if h["ssh_alias"]}
+            engine_and_stats(Path(state.hosts["ssh_config"]))
             ports = delaying_proxy.start({role: (h["address"], 22) for role, h in hosts.items()}, ONE_WAY_DELAY)
             delayed = delayed_ssh_config(Path(state.hosts["ssh_config"]), hosts, ports, work / "ssh_config.delayed")
             for label, extra in (("direct", ()), ("+50 ms round trip", (f"--ssh-config={delayed}",))):

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests_unit.harness import proves
-from tests_unit.test_hosts_drift import backend_env
+from tests_unit.test_hosts_drift import run_options
 from viewster_infra.sandbox.ecr_images import COMMITS, build
 
 OLDER, NEWER = COMMITS  # the sandbox's two commits; `latest` is NEWER and every host runs it
@@ -52,7 +52,7 @@ def test_host_still_on_the_older_image(staging_hosts):
     staging_hosts.ssh(
         "backend",
         "docker rm -f backend-blue && docker run -d --name backend-blue -p 8080:8080 "
-        f"{backend_env(staging_hosts)} {REGISTRY}/viewster-staging-backend:{OLDER[:7]}",
+        f"{run_options(staging_hosts)} {REGISTRY}/viewster-staging-backend:{OLDER[:7]}",
     )
     result = staging_hosts.run(f"--deployed-sha={NEWER}", "-k", "deploy")
     assert set(result.failures) == {"test_deploy_container_runs_expected_image[staging-backend-backend-blue]"}

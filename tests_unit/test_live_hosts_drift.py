@@ -8,8 +8,9 @@ import pika
 import requests
 
 from tests_unit.harness import proves, set_live
+from viewster_infra.sandbox.hosts import lifecycle as hosts
 
-REDIS = "docker exec redis redis-cli"
+REDIS = "docker exec -i redis redis-cli"  # -i: the commands piped in reach it
 
 
 @proves("test_redis_memory_below_limit")
@@ -50,8 +51,9 @@ def test_nginx_logged_a_critical_error(staging_hosts):
     line = "[crit] 12#12: *3 SSL_do_handshake() failed (SSL: error:0A00006C:SSL routines::bad key share)"
     staging_hosts.ssh(
         "frontend",
-        f"echo \"$(date -u -d '-2 hours' '+%Y/%m/%d %H:%M:%S') {line}\" >> /var/log/nginx/error.log && "  # too old
-        f"echo \"$(date -u '+%Y/%m/%d %H:%M:%S') {line}\" >> /var/log/nginx/error.log",
+        # in the host's own time (Asia/Seoul), as nginx writes it
+        f"echo \"$(date -d '-2 hours' '+%Y/%m/%d %H:%M:%S') {line}\" >> /var/log/nginx/error.log && "  # too old
+        f"echo \"$(date '+%Y/%m/%d %H:%M:%S') {line}\" >> /var/log/nginx/error.log",
     )
     result = staging_hosts.run("-k", "nginx")
     assert result.failures == {
@@ -67,10 +69,10 @@ def test_more_connections_than_the_spec_allows(staging_hosts, spec_copy):
     backend = staging_hosts.state.hosts["hosts"]["backend"]["address"]
     hold = f"nohup bash -c 'exec 3<>/dev/tcp/{backend}/8080; sleep 60' >/dev/null 2>&1 &"
     staging_hosts.ssh("frontend", f"{hold} {hold}")  # two clients; the broker has one (the backend's worker)
-    staging_hosts.ssh(  # until the backend sees both
+    staging_hosts.ssh(  # until the backend sees both, in its container (Docker's NAT hands them straight to it)
         "backend",
-        "for i in $(seq 50); do [ $(ss -tnH state established '( sport = :8080 )' | wc -l) -ge 2 ] && exit 0; "
-        "sleep 0.1; done; exit 1",
+        "for i in $(seq 50); do [ $(docker exec backend-blue ss -tnH state established '( sport = :8080 )' | wc -l)"
+        " -ge 2 ] && exit 0; sleep 0.1; done; exit 1",
     )
     set_live(spec_copy, backend_connections_max=2)
     failures = staging_hosts.run("-k", "established", f"--spec-dir={spec_copy}").failures
@@ -119,9 +121,9 @@ def test_a_container_holding_more_memory_than_allowed(staging_hosts):
     staging_hosts.restore("backend")
     staging_hosts.ssh(  # 1.1 GiB written (so resident), held for 30 s; until it is, however busy the machine
         "backend",
-        "rm -f /run/held && docker exec -d backend-blue python3 -c \"import time; b = b'x' * (1100 * 2**20); "
-        "open('/run/held', 'w').close(); time.sleep(30)\" && "
-        "for i in $(seq 300); do [ -e /run/held ] && exit 0; sleep 0.1; done; exit 1",
+        'docker exec backend-blue rm -f /tmp/held && docker exec -d backend-blue python3 -c "import time; '
+        "b = b'x' * (1100 * 2**20); open('/tmp/held', 'w').close(); time.sleep(30)\" && "
+        "for i in $(seq 300); do docker exec backend-blue test -e /tmp/held && exit 0; sleep 0.1; done; exit 1",
     )
     result = staging_hosts.run("-k", "memory_below_limit")
     check = "test_container_memory_below_limit[staging-backend-backend-blue]"
@@ -137,13 +139,14 @@ def publish(sandbox, queue: str, count: int, body: bytes = b"{}") -> None:
     """Messages into a queue from outside, as the backend's producers would; then until the management API's
     figures (sampled every second in the sandbox) show them."""
     address = sandbox.state.hosts["hosts"]["thirdparty"]["address"]
-    connection = pika.BlockingConnection(pika.ConnectionParameters(address, 5672))
+    credentials = pika.PlainCredentials(*hosts.BROKER_AUTH)  # the application's user: guest is localhost-only
+    connection = pika.BlockingConnection(pika.ConnectionParameters(address, 5672, credentials=credentials))
     channel = connection.channel()
     for _ in range(count):
         channel.basic_publish("", queue, body)
     connection.close()
     for _ in range(100):
-        listing = requests.get(f"http://{address}:15672/api/queues", auth=("guest", "guest"), timeout=5).json()
+        listing = requests.get(f"http://{address}:15672/api/queues", auth=hosts.BROKER_AUTH, timeout=5).json()
         found = next(q for q in listing if q["name"] == queue)
         if found.get("messages_ready", 0) + found.get("messages_unacknowledged", 0) >= min(count, 100):
             return

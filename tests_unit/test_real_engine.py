@@ -90,7 +90,7 @@ def test_a_crash_looping_container_is_its_own_finding(staging_hosts):
 
 
 def test_rabbitmq_is_asked_as_the_specs_user_with_its_password_from_ssm(staging_hosts, spec_copy):
-    staging_hosts.restore("thirdparty")  # nothing changes on the host; the SSM parameter is reset with moto
+    # nothing changes on the host: the SSM parameter is the sandbox's, reset with its moto before the next test
     assert staging_hosts.run("-k", "rabbitmq_management").exit_code == 0
     # the parameter rotated without the broker: refused, and the new value printed nowhere
     rotated = "rotated-password-never-printed"

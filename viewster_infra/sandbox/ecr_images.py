@@ -152,6 +152,9 @@ def _rootfs(files: dict[str, str]) -> bytes:
             add(link, tarfile.SYMTYPE, 0o777, target=f"usr/{link}")
         passwd = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
         files = {"etc/passwd": passwd, "etc/group": "root:x:0:\nnogroup:x:65534:\n", **files}
+        # /etc/hosts before DNS, as Debian's base images have it: without this file glibc asks DNS first, and a
+        # name Docker wrote into the container's /etc/hosts (--add-host) waits for the resolver to time out
+        files["etc/nsswitch.conf"] = "passwd: files\ngroup: files\nhosts: files dns\n"
         for path, text in sorted(files.items()):
             add(path, tarfile.REGTYPE, 0o644, text.encode())
     return buffer.getvalue()

@@ -128,7 +128,7 @@ def host_files(
         user["authorized_key"] = str(env_dir / "ssh" / "id_ecdsa.pub")
         _sudoers(etc, spec.hosts.ssh_user)
         _timezone(etc)
-        _docker(etc, env_dir, place, list(places).index(place.name), registry)
+        _docker(etc, env_dir, place, list(places).index(place.name), registry, places["dns"].address)
         if role.nginx is not None:
             _nginx(etc / "nginx", env_dir, spec, role)
         config |= {
@@ -168,9 +168,10 @@ def _sudoers(etc: Path, user: str) -> None:
     rules.chmod(0o440)
 
 
-def _docker(etc: Path, env_dir: Path, place: HostPlace, number: int, registry: str) -> None:
-    """/etc/docker: daemon.json (the Docker Hub mirror, the containers' bridge inside 198.18.0.0/15, their cgroups
-    under the host's own parent so that `down` can remove them) and the CA to trust for both registry names."""
+def _docker(etc: Path, env_dir: Path, place: HostPlace, number: int, registry: str, dns: str) -> None:
+    """/etc/docker: daemon.json (the Docker Hub mirror, the containers' bridge inside 198.18.0.0/15, their
+    resolver the sandbox's DNS server as a VPC's would be, their cgroups under the host's own parent so that `down`
+    can remove them) and the CA to trust for both registry names."""
     docker = etc / "docker"
     for name in (registry, registry_host.MIRROR_NAME):
         (docker / "certs.d" / name).mkdir(parents=True, exist_ok=True)
@@ -182,6 +183,7 @@ def _docker(etc: Path, env_dir: Path, place: HostPlace, number: int, registry: s
                 "registry-mirrors": [f"https://{registry_host.MIRROR_NAME}"],
                 "bip": f"198.19.{slot}.{64 * number + 1}/26",
                 "cgroup-parent": cgroup_parent(place.netns),
+                "dns": [dns],
                 "log-level": "warn",
             },
             indent=2,

@@ -191,10 +191,11 @@ class Sandbox:
             for role, spec in self.spec.hosts.roles.items()
         }
         roles = [role for role, names in deployed.items() if names]
-        restarted_at = time.monotonic()
         with ThreadPoolExecutor() as pool:
             list(pool.map(lambda role: self.ssh(role, f"docker restart {deployed[role]}"), roles))
-        self.wait_for_the_worker(since=restarted_at)
+        # `docker restart` returns once the new container runs: the old worker is gone by now, however long the
+        # stop took (the broker's figures from before this moment may still count it)
+        self.wait_for_the_worker(since=time.monotonic())
 
     def push_image(self, repository_key: str, commit: str, tags: tuple[str, ...] = ()) -> ecr_images.Image:
         """Push the image of `commit` to a repository, tagged with its short SHA and `tags`, as CI's build does, and
@@ -279,11 +280,11 @@ class Sandbox:
         host's deploy ran it (a fresh process, its runtime settings and data gone with the old one)."""
         config = json.loads((lifecycle.host_dir(self.env, self.state_dir) / "hosts" / role / "host.json").read_text())
         container = next(c for c in config["containers"] if c["name"] == name)
-        removed_at = time.monotonic()
         self.ssh(
             role, f"docker rm -f {shlex.quote(name)} >/dev/null; {shlex.join(init.run_argv(container))} >/dev/null"
         )
-        hosts.wait_ready(self.env, self.state.host_slot, self.spec, role, since=removed_at)
+        # since the command returned: the old container (and its worker) was removed before that
+        hosts.wait_ready(self.env, self.state.host_slot, self.spec, role, since=time.monotonic())
 
     def link_down(self, role: str) -> None:
         """The host cut off the network (its link down), as a crashed NIC or a security group dropping all would."""

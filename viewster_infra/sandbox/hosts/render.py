@@ -250,6 +250,9 @@ def _containers(
             command = [*REDIS_COMMAND]
         if role.rabbitmq is not None and name == role.rabbitmq.container:
             volumes.append(f"{_rabbitmq(host_dir, role.rabbitmq)}:/etc/rabbitmq:ro")
+            # Erlang's schedulers spin while idle by default, each broker taking CPU from every other sandbox on
+            # this machine (the unit tests run five); RabbitMQ's own advice for shared CPUs
+            env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] = "+sbwt none +sbwtdcpu none +sbwtdio none"
         started.append(
             {
                 "name": name,

@@ -45,13 +45,16 @@ def test_down_after_a_crash_leaves_nothing_behind(tmp_path):
     state = json.loads((tmp_path / "production.json").read_text())
     slot = state["host_slot"]
     pids = [state["moto_pid"]] + [host["pid"] for host in (state["hosts"] or {"hosts": {}})["hosts"].values()]
+    # the bridge by its interface index: once freed, the slot's name may be taken at once by another sandbox
+    bridge = subprocess.run(["ip", "-o", "link", "show", f"vsbr{slot}"], capture_output=True, text=True).stdout
+    index = bridge.split(":", 1)[0]
     for pid in pids:  # the crash: every process of the sandbox killed at once, nothing cleaned up
         subprocess.run(["kill", "-9", str(pid)], capture_output=True)
     assert sandbox("down", "--env=production", state_dir=tmp_path).returncode == 0
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert f"viewster{slot}-production-" not in namespaces
     bridges = subprocess.run(["ip", "-o", "link", "show", "type", "bridge"], capture_output=True, text=True).stdout
-    assert f"vsbr{slot}:" not in bridges
+    assert f"{index}: vsbr{slot}:" not in bridges
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
     assert leftovers == []
 

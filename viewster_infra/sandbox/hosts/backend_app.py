@@ -92,7 +92,7 @@ def consume_forever(url: str, queues: list[str]) -> None:
         except Exception:  # noqa: BLE001 - the broker away or restarted: wait and reconnect
             # (a neutral line: the log's error lines are a check of their own, about the backend's requests)
             print("worker: broker connection lost, reconnecting", flush=True)
-            time.sleep(1)
+            time.sleep(0.2)  # soon: a broker restarted by a test is back within seconds
 
 
 async def main(host: str, port: int) -> None:

@@ -211,3 +211,10 @@ def test_cgroup_v1_counters(tmp_path):
 
 def test_cgroup_reads_skip_a_process_that_is_gone(tmp_path):
     assert sample(tmp_path, {}, {"99/status": "gone\n"}, "first") == []
+
+
+def test_the_clock_works_in_an_older_bash_too():
+    # Amazon Linux 2's bash 4.2 has no EPOCHREALTIME: the probe's clock falls back on date, in the same unit
+    script = f"{probe.CGROUP_SAMPLE}\nnow_us; a=$us; unset EPOCHREALTIME; now_us; echo $a $us\n"
+    with_bash5, with_date = subprocess.run(["bash", "-c", script], capture_output=True, text=True).stdout.split()
+    assert len(with_bash5) == len(with_date) == 16 and 0 <= int(with_date) - int(with_bash5) < 1_000_000

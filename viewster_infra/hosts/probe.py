@@ -29,6 +29,8 @@ CPU_SAMPLE_MIN_SECONDS = 0.25  # the two CPU counter reads at least this far apa
 # path from /proc/PID/cgroup, so any cgroup driver and parent): `docker stats` waits about 2 s for its second
 # sample, and prints nothing at all when one of its names is missing. Builtins only: no process per read.
 CGROUP_SAMPLE = r"""cgroot=/sys/fs/cgroup procroot=/proc
+# microseconds since the epoch: bash 5's own clock, or date's where bash is older (Amazon Linux 2's 4.2)
+now_us() { if [ -n "$EPOCHREALTIME" ]; then us=${EPOCHREALTIME/./}; else us=$(date +%s%6N); fi; }
 sample() {
   local pid line cpu mem uni v usage inactive limit k n m
   for pid in $pids; do
@@ -55,7 +57,8 @@ sample() {
         while read -r k n; do [ "$k" = inactive_file ] && inactive=$n; done < "$m/memory.stat"
       fi
     fi
-    printf '%s %s %s %s %s %s\n' "$pid" "${EPOCHREALTIME/./}" "${v:--}" "${usage:--}" "${inactive:--}" "${limit:--}"
+    now_us
+    printf '%s %s %s %s %s %s\n' "$pid" "$us" "${v:--}" "${usage:--}" "${inactive:--}" "${limit:--}"
   done
 }"""
 
@@ -91,7 +94,7 @@ def script(
         # is a fork and an exec on the host, and the probe runs on every host of every run.
         'pid=\'"Pid": ([1-9][0-9]*)\'; pids=""; rest=$inspected',
         'while [[ $rest =~ $pid ]]; do pids+=" ${BASH_REMATCH[1]}"; rest=${rest#*"${BASH_REMATCH[0]}"}; done',
-        "section cpu_first; first_sample=${EPOCHREALTIME/./}; sample first",
+        "section cpu_first; now_us; first_sample=$us; sample first",
         'image=\'"Image": "(sha256:[0-9a-f]+)"\'; ids=""; rest=$inspected',
         'while [[ $rest =~ $image ]]; do [[ " $ids " == *" ${BASH_REMATCH[1]} "* ]] || ids+=" ${BASH_REMATCH[1]}";'
         ' rest=${rest#*"${BASH_REMATCH[0]}"}; done',
@@ -125,7 +128,7 @@ def script(
             "section nginx_test; echo $rc; printf '%s\\n' \"$said\"",
             # error.log read from its end back to the start of the log window, whatever its volume: nginx writes
             # its times in the host's own time, so the window's start is written the same way and compared as text
-            f"printf -v since '%(%Y/%m/%d %H:%M:%S)T' $((EPOCHSECONDS - {window}))",
+            f"printf -v now '%(%s)T' -1; printf -v since '%(%Y/%m/%d %H:%M:%S)T' $((now - {window}))",
             f'section nginx_error_log; $S tac /var/log/nginx/error.log 2>&1 | awk -v since="$since"'
             f' -v last={LOG_LINES} \'NR <= last {{ print "L " $0 }}'
             f' $1 ~ /^[0-9][0-9][0-9][0-9]\\/[0-9][0-9]\\/[0-9][0-9]$/ && $1 " " $2 < since {{ exit }}'
@@ -158,7 +161,7 @@ def script(
     # the second CPU sample, at least CPU_SAMPLE_MIN_SECONDS after the first
     minimum = int(CPU_SAMPLE_MIN_SECONDS * 1_000_000)
     lines += [
-        f"wait_us=$(( {minimum} - ${{EPOCHREALTIME/./}} + first_sample ))",
+        f"now_us; wait_us=$(( {minimum} - us + first_sample ))",
         'if [ -n "$pids" ] && [ "$wait_us" -gt 0 ]; then sleep "$(printf \'0.%06d\' "$wait_us")"; fi',
         "section cpu_last; sample last",
         "section meminfo; read -r _ total _ < /proc/meminfo; echo $((total * 1024))",

@@ -50,7 +50,8 @@ def as_moto_judges(policy: dict) -> dict:
     statements = []
     for statement in policy["Statement"]:
         widened = {k: v for k, v in statement.items() if k != "Condition"}
-        if not statement["Resource"].startswith("arn:aws:s3:::"):
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if not all(resource.startswith("arn:aws:s3:::") for resource in resources):
             widened["Resource"] = "*"
         statements.append(widened)
     return {"Version": policy["Version"], "Statement": statements}
@@ -141,14 +142,26 @@ def test_the_policy_is_exactly_the_actions_a_full_run_makes(compliant):
     assert not any("*" in action for action in policy_actions(POLICY))
 
 
-def test_the_key_is_the_only_parameter_and_decrypt_only_through_ssm():
+def test_the_key_and_the_brokers_password_are_the_only_parameters_decrypted_through_ssm_only():
     statements = {s["Sid"]: s for s in POLICY["Statement"]}
     key = statements["SsmTheHostsSshKeyOnly"]
     assert key["Action"] == ["ssm:GetParameter"] and key["Resource"].endswith(
         ":parameter/viewster/common/keypair/private_key"
     )
+    # the one other secret: the broker's monitoring password the probe asks RabbitMQ's management API with, per env
+    password = statements["SsmTheBrokersMonitoringPasswordOnly"]
+    spec_names = sorted(
+        load(SPEC_DIR, env).spec.ssm.parameters["rabbitmq-monitor-password"].name for env in ("production", "staging")
+    )
+    assert password["Action"] == ["ssm:GetParameter"]
+    assert sorted(arn.split(":parameter", 1)[1] for arn in password["Resource"]) == spec_names
     decrypt = statements["KmsDecryptThatKeyThroughSsmOnly"]
     assert decrypt["Condition"]["StringEquals"] == {"kms:ViaService": "ssm.ap-northeast-2.amazonaws.com"}
+    decryptable = {
+        arn.split(":parameter", 1)[1]
+        for arn in decrypt["Condition"]["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"]
+    }
+    assert decryptable == {"/viewster/common/keypair/private_key", *spec_names}
 
 
 ONE_SERVICE_ACTIONS = sorted(policy_actions(POLICY) - IMPLIED - {"ssm:GetParameter"})

@@ -32,7 +32,8 @@ SECRET_READS = frozenset(
 )
 
 
-# The one secret the suite may read, when asked to (--ssh-key-from-ssm): (service:operation, parameter name).
+# The secret a read may be let through for, one exact parameter at a time (the SSH key with --ssh-key-from-ssm, the
+# RabbitMQ monitoring password the spec names): (service:operation, parameter name).
 _secret_read_allowed: ContextVar[tuple[str, str] | None] = ContextVar("secret_read_allowed", default=None)
 
 

@@ -117,6 +117,16 @@ def test_rabbitmq_is_asked_as_the_specs_user_with_its_password_from_ssm(staging_
     )
 
 
+def test_a_password_that_cannot_be_read_is_said_and_the_api_not_asked(staging_hosts):
+    staging_hosts.client("ssm").delete_parameter(Name="/viewster/staging/rabbitmq/monitor_password")
+    result = staging_hosts.run("-k", "rabbitmq_management")
+    assert result.failures == {
+        "test_rabbitmq_management_healthy[staging-thirdparty]": "thirdparty rabbitmq: management API "
+        "/api/health/checks/alarms status (as viewster-monitor) expected '200', found not asked: cannot read SSM "
+        "parameter /viewster/staging/rabbitmq/monitor_password: ParameterNotFound"
+    }
+
+
 def test_connections_are_counted_where_the_container_sees_them(staging_hosts, spec_copy):
     staging_hosts.restore("backend", "backend-blue")
     set_live(spec_copy, backend_connections_max=5)

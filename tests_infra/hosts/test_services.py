@@ -37,7 +37,7 @@ def test_rabbitmq_management_healthy(rabbitmq, hosts):
     facts = hosts.facts(rabbitmq.key)["rabbitmq"]
     prop = f"management API /api/health/checks/alarms status (as {rabbitmq.want.spec.management_user})"
     if facts.get("credentials"):  # the spec's password could not be read: the API was not asked
-        drift(rabbitmq.label, prop=prop, expected="200", found=f"not asked: {facts['credentials']}")
+        drift(rabbitmq.label, prop=prop, expected=repr("200"), found=f"not asked: {facts['credentials']}")
     expect(rabbitmq.label, prop, "200", facts["management_health_status"])
 
 

@@ -71,7 +71,7 @@ def script(
     rabbitmq_auth: tuple[str, str] | None = None,
 ) -> str:
     """The probe for one role. reach_targets: key -> (address, port) to test a TCP connect to. rabbitmq_auth:
-    the management API's user and password (the spec's; None: RabbitMQ's default guest)."""
+    the management API's user and password (gather.py: the spec's); None: the API is not asked."""
     q = shlex.quote
     names = " ".join(q(n) for n in role.containers)
     token = secrets.token_hex(16)
@@ -145,10 +145,10 @@ def script(
         # stdin: no shell needed in the image (a distroless one has none), and redis-cli starts once (OpenSSL's
         # start makes that about 3 ms). PING's answer comes first, on one line; then INFO's.
         lines.append(f"section redis; printf 'PING\\nINFO\\n' | docker exec -i {container} redis-cli 2>&1")
-    if role.rabbitmq is not None:
+    if role.rabbitmq is not None and rabbitmq_auth is not None:  # None: the password could not be read, not asked
         # One curl, one connection, for three requests: `--next` starts each one's own options, and each one's
         # --write-out prints the header of the next section once it is done, answered or not (curl reads its \\n).
-        user, password = rabbitmq_auth or ("guest", "guest")
+        user, password = rabbitmq_auth
         options = f"-s -m 5 -u {q(f'{user}:{password}')}"
         api = "http://127.0.0.1:15672/api"
         overview, queues = (f"\\n### {token} {name}\\n" for name in ("rabbitmq_overview", "rabbitmq_queues"))

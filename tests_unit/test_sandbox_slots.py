@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from tests_unit.harness import ROOT
-from viewster_infra.sandbox.hosts import layout, network
+from viewster_infra.sandbox.hosts import layout, network, render
 from viewster_infra.sandbox.hosts import lifecycle as hosts
 
 pytestmark = pytest.mark.skipif(hosts.unavailable_reason() is not None, reason=str(hosts.unavailable_reason()))
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(hosts.unavailable_reason() is not None, reason=s
 CYCLE = """
 import sys, tempfile
 from pathlib import Path
-from viewster_infra.sandbox.hosts import layout, network
+from viewster_infra.sandbox.hosts import layout, network, render
 from viewster_infra.sandbox.hosts import lifecycle as hosts
 
 env, rounds = sys.argv[1], int(sys.argv[2])
@@ -66,3 +66,19 @@ def test_a_slot_whose_veth_lingers_is_not_handed_out():
         network.ip("link", "del", layout.bridge_name(other))
     finally:
         network.ip("link", "del", place.veth, check=False)
+
+
+def test_down_removes_the_hosts_container_cgroups_wherever_dockerd_put_them(tmp_path):
+    # as on this machine: the cpu hierarchy's parent at its root, the memory one's under dockerd's own cgroup
+    mine, other = render.cgroup_parent("viewster7-staging-backend"), render.cgroup_parent("viewster8-staging-backend")
+    made = [
+        tmp_path / "cpu" / mine / "4f3c",
+        tmp_path / "memory" / "process_api" / "14ea" / mine / "4f3c",
+        tmp_path / "memory" / "process_api" / "14ea" / other / "9a0b",
+    ]
+    for directory in made:
+        directory.mkdir(parents=True)
+    hosts._remove_cgroups(["viewster7-staging-backend"], root=tmp_path)
+    assert not (tmp_path / "cpu" / mine).exists()
+    assert not (tmp_path / "memory" / "process_api" / "14ea" / mine).exists()
+    assert made[2].exists()  # another sandbox's, untouched

@@ -41,6 +41,7 @@ REQUIRED_COMMANDS = [
 READY_TIMEOUT_SECONDS = 60
 BROKER_AUTH = (render.BROKER_USER, render.FAKE_SECRET_VALUE)  # the application's RabbitMQ user
 MAX_SLOTS = 250
+CGROUP_SEARCH_DEPTH = 3  # how deep under a hierarchy's root dockerd's parent cgroup may be
 SLOT_LOCK = "/tmp/viewster-sandbox-slots.lock"
 
 
@@ -118,7 +119,6 @@ def up(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint_url:
             }
             for name, place in places.items()
         },
-        "registry": ecr_registry,
     }
 
 
@@ -210,11 +210,11 @@ def _names(spec: EnvironmentSpec, places: dict[str, layout.HostPlace], database_
 
 
 def _from_aws(endpoint_url: str, spec: EnvironmentSpec) -> tuple[str, str]:
-    """The ECR registry's name (as the repositories' URIs give it) and the RDS endpoint's, from the seeded sandbox."""
+    """The ECR registry's name (`<account>.dkr.ecr.<region>.amazonaws.com`) and the RDS endpoint's, from the
+    seeded sandbox."""
     session = sandbox_session(spec.aws.region)
-    ecr = session.client("ecr", endpoint_url=endpoint_url)
-    uris = [r["repositoryUri"] for r in ecr.describe_repositories()["repositories"]]
-    ecr_registry = uris[0].split("/", 1)[0] if uris else registry.ecr_name("123456789012", spec.aws.region)
+    account = session.client("sts", endpoint_url=endpoint_url).get_caller_identity()["Account"]
+    ecr_registry = registry.ecr_name(account, spec.aws.region)
     rds = session.client("rds", endpoint_url=endpoint_url)
     database = spec.rds.databases[next(iter(spec.rds.databases))]
     endpoint = rds.describe_db_instances(DBInstanceIdentifier=database.identifier)["DBInstances"][0]["Endpoint"]
@@ -244,16 +244,23 @@ def _registry(env_dir: Path, spec: EnvironmentSpec, place: layout.HostPlace, ecr
     return pid
 
 
-def _remove_cgroups(namespaces: list[str]) -> None:
+def _remove_cgroups(namespaces: list[str], root: Path = Path("/sys/fs/cgroup")) -> None:
     """The cgroups the hosts' dockerd made for their containers (render.cgroup_parent), once nothing runs in
-    them: the kernel keeps an empty cgroup's directory until it is removed."""
-    for netns in namespaces:
-        for parent in Path("/sys/fs/cgroup").glob(f"*/{render.cgroup_parent(netns)}"):
-            for directory in [*sorted(parent.glob("*/"), key=lambda p: -len(p.parts)), parent]:
-                try:
-                    directory.rmdir()
-                except OSError:
-                    pass  # still in use (a process not yet reaped) or already gone: the next `down` tries again
+    them: the kernel keeps an empty cgroup's directory until it is removed. dockerd places the parent under its
+    own cgroup where that is not the root (the memory controller here), so each hierarchy is searched a few levels
+    deep for it."""
+    names = {render.cgroup_parent(netns) for netns in namespaces}
+    for hierarchy in root.iterdir():
+        for directory, children, _ in os.walk(hierarchy):
+            depth = len(Path(directory).relative_to(hierarchy).parts)
+            for name in names.intersection(children):
+                parent = Path(directory) / name
+                for cgroup in [*parent.glob("*/"), parent]:  # the containers' cgroups, then their parent
+                    try:
+                        cgroup.rmdir()
+                    except OSError:
+                        pass  # still in use (a process not yet reaped) or gone: the next `down` tries again
+            children[:] = [] if depth >= CGROUP_SEARCH_DEPTH else [c for c in children if c not in names]
 
 
 def _start(place: layout.HostPlace, host_dir: Path) -> int:

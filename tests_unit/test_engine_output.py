@@ -173,40 +173,39 @@ def proc_pids(proc: dict[str, str]) -> list[str]:
     return sorted({path.split("/")[0] for path in proc})
 
 
-def test_cgroup_v2_counters(tmp_path):
-    # Amazon Linux 2023 / Ubuntu 22.04+: one hierarchy, the systemd driver's scope
-    scope = "system.slice/docker-4f3c.scope"
-    lines = sample(
-        tmp_path,
-        {
-            f"{scope}/cpu.stat": "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n",
-            f"{scope}/memory.current": "73400320\n",
-            f"{scope}/memory.max": "max\n",
-            f"{scope}/memory.stat": "anon 60000000\nfile 13400320\nactive_file 3400320\ninactive_file 10000000\n",
-        },
-        {"77/cgroup": f"0::/{scope}\n"},
-        "last",
-    )
-    pid, _, cpu, usage, inactive, limit = lines[0].split()
-    assert (pid, cpu, usage, inactive, limit) == ("77", "2500000000", "73400320", "10000000", "max")
+V2_SCOPE, V1_PATH = "system.slice/docker-4f3c.scope", "docker/4f3c"
 
 
-def test_cgroup_v1_counters(tmp_path):
-    # this machine's layout (and Amazon Linux 2's): a hierarchy per controller, the cgroupfs driver's path
-    path = "docker/4f3c"
-    lines = sample(
-        tmp_path,
-        {
-            f"cpuacct/{path}/cpuacct.usage": "123456789\n",
-            f"memory/{path}/memory.usage_in_bytes": "52428800\n",
-            f"memory/{path}/memory.limit_in_bytes": "536870912\n",
-            f"memory/{path}/memory.stat": "cache 4194304\ntotal_inactive_file 2097152\n",
-        },
-        {"88/cgroup": f"4:memory:/{path}\n2:cpu,cpuacct:/{path}\n0::/\n"},
-        "last",
-    )
-    pid, _, cpu, usage, inactive, limit = lines[0].split()
-    assert (pid, cpu, usage, inactive, limit) == ("88", "123456789", "52428800", "2097152", "536870912")
+@pytest.mark.parametrize(
+    ("layout", "proc", "read"),
+    [
+        pytest.param(  # Amazon Linux 2023 / Ubuntu 22.04+: one hierarchy, the systemd driver's scope
+            {
+                f"{V2_SCOPE}/cpu.stat": "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n",
+                f"{V2_SCOPE}/memory.current": "73400320\n",
+                f"{V2_SCOPE}/memory.max": "max\n",
+                f"{V2_SCOPE}/memory.stat": "anon 60000000\nfile 13400320\ninactive_file 10000000\n",
+            },
+            {"77/cgroup": f"0::/{V2_SCOPE}\n"},
+            ("77", "2500000000", "73400320", "10000000", "max"),
+            id="v2",
+        ),
+        pytest.param(  # this machine's layout (and Amazon Linux 2's): a hierarchy per controller, cgroupfs driver
+            {
+                f"cpuacct/{V1_PATH}/cpuacct.usage": "123456789\n",
+                f"memory/{V1_PATH}/memory.usage_in_bytes": "52428800\n",
+                f"memory/{V1_PATH}/memory.limit_in_bytes": "536870912\n",
+                f"memory/{V1_PATH}/memory.stat": "cache 4194304\ntotal_inactive_file 2097152\n",
+            },
+            {"88/cgroup": f"4:memory:/{V1_PATH}\n2:cpu,cpuacct:/{V1_PATH}\n0::/\n"},
+            ("88", "123456789", "52428800", "2097152", "536870912"),
+            id="v1",
+        ),
+    ],
+)
+def test_cgroup_counters(tmp_path, layout, proc, read):
+    pid, _, cpu, usage, inactive, limit = sample(tmp_path, layout, proc, "last")[0].split()
+    assert (pid, cpu, usage, inactive, limit) == read
 
 
 def test_cgroup_reads_skip_a_process_that_is_gone(tmp_path):

@@ -181,7 +181,7 @@ def _docker(etc: Path, env_dir: Path, place: HostPlace, number: int, registry: s
         json.dumps(
             {
                 "registry-mirrors": [f"https://{registry_host.MIRROR_NAME}"],
-                "bip": f"198.19.{slot}.{64 * number + 1}/26",
+                "bip": f"198.19.{slot}.{16 * number + 1}/28",  # 14 containers a host, 16 hosts a slot
                 "cgroup-parent": cgroup_parent(place.netns),
                 "dns": [dns],
                 "log-level": "warn",

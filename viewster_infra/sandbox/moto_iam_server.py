@@ -1,11 +1,12 @@
 """moto's server with its IAM enforcement made to judge requests as AWS does, for proving the CI role's policy
-(iam/post-deploy-checks-policy.json). Three differences of moto 5.2.5 from AWS are corrected; nothing else changes:
+(iam/post-deploy-checks-policy.json), with the sandbox's CloudTrail record (trail.py). Three differences of moto
+5.2.5 from AWS are corrected; nothing else changes:
 
 - Signatures: for a GET of a REST service (Route53, Lambda) moto hashes the request's headers as if they were the
   payload, where AWS (and botocore) hash the empty body, so every such call failed with SignatureDoesNotMatch even
   for an administrator (the field notes record it). Here the payload is the body, or the form of a query POST.
-- CloudWatch: moto names its actions after the signing name, `monitoring:DescribeAlarms`; IAM says
-  `cloudwatch:DescribeAlarms`.
+- CloudWatch and the Tagging API: moto names actions after the signing name, `monitoring:DescribeAlarms` and
+  `tagging:GetResources`; IAM says `cloudwatch:DescribeAlarms` and `tag:GetResources`.
 - S3: moto takes GetBucketEncryption and GetPublicAccessBlock for `s3:ListBucket`; IAM's actions are
   `s3:GetEncryptionConfiguration` and `s3:GetBucketPublicAccessBlock`.
 
@@ -19,7 +20,8 @@ import sys
 from botocore.awsrequest import AWSRequest
 from moto.iam import access_control
 from moto.s3 import responses as s3_responses
-from moto.server import main
+
+from viewster_infra.sandbox.moto_snapshot_server import main
 
 
 def _request_as_signed(self) -> AWSRequest:
@@ -40,7 +42,7 @@ def _init_with_iam_names(self, *args, **kwargs) -> None:
     self._action = f"{IAM_SERVICE_NAMES.get(service, service)}:{action}"
 
 
-IAM_SERVICE_NAMES = {"monitoring": "cloudwatch"}
+IAM_SERVICE_NAMES = {"monitoring": "cloudwatch", "tagging": "tag"}
 access_control.IAMRequestBase._create_aws_request = _request_as_signed
 access_control.IAMRequestBase.__init__ = _init_with_iam_names
 s3_responses.ACTION_MAP["BUCKET"]["GET"].update(

@@ -1,4 +1,5 @@
-"""moto's server, plus a snapshot of its whole state that can be put back in a few tens of milliseconds.
+"""moto's server, plus a snapshot of its whole state that can be put back in a few tens of milliseconds, and
+CloudTrail's record of the writes that reach it (trail.py).
 
 The sandbox takes the snapshot right after seeding the compliant replica; the suite's own tests put it back after
 each drift instead of resetting moto and seeding again (about 0.01 s instead of 0.7 s, and nothing else changes:
@@ -30,6 +31,7 @@ from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_
 from werkzeug.serving import run_simple
 
 from viewster_infra.sandbox.moto_server import RESTORE_PATH, SNAPSHOT_PATH
+from viewster_infra.sandbox.trail import Recorder
 
 # Kept by reference, not copied: functions (moto's backends hold lambdas, which pickle cannot name) and locks.
 # Both are immutable or carry no state worth copying, as copy.deepcopy treats functions.
@@ -142,7 +144,9 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal_handler)
     signal.signal(signal.SIGTERM, signal_handler)
     moto_app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, SnapshotRoutes(moto_app), threaded=True, request_handler=MotoRequestHandler)
+    run_simple(
+        args.host, args.port, SnapshotRoutes(Recorder(moto_app)), threaded=True, request_handler=MotoRequestHandler
+    )
 
 
 if __name__ == "__main__":

@@ -247,6 +247,9 @@ class Route53(Strict):
 class Parameter(Strict):
     name: str
     type: Literal["String", "StringList", "SecureString"]
+    # The environment whose Terraform state manages it, when that is not the environment it is checked in (a
+    # parameter both environments use lives in one state).
+    state_of: str | None = None
 
 
 class Ssm(Strict):
@@ -407,6 +410,39 @@ class Endpoints(Strict):
     certificate_min_days_left: int = Field(ge=0)
 
 
+class Changes(Strict):
+    """How the estate may change (Terraform 참조, 배포 방식): through Terraform and CI only."""
+
+    # Where the environment's Terraform state lives: "s3://bucket/key" (an S3 backend) or a file path (next to a
+    # Terraform checkout).
+    terraform_state: str
+    # Who may change the estate: a name -> the IAM ARN of the principal, with * for any part ("arn:aws:iam::*:role/x").
+    # An assumed role's session is judged by its role.
+    principals: dict[Key, str] = Field(min_length=1)
+    image_pusher: Key  # the principal whose pushes are deploys (GitHub Actions)
+    # CloudTrail is read back to the previous report of the environment, and never further than this.
+    window_hours_max: int = Field(default=24, gt=0, le=90 * 24)
+    global_region: str = "us-east-1"  # where IAM's, STS's and Route53's events are kept
+    # The environment's resources by name (fnmatch patterns on bucket, repository, alarm, topic, function and record
+    # names), and names that match but are another environment's.
+    names: list[str] = Field(min_length=1)
+    names_excluded: list[str] = []
+    parameters_path: str = Field(pattern=r"^/")  # the environment's SSM parameters are under this path
+
+    @field_validator("terraform_state")
+    @classmethod
+    def _state_location(cls, value: str) -> str:
+        if value.startswith("s3://") and (len(value[5:].split("/", 1)) < 2 or not value[5:].split("/", 1)[1]):
+            raise ValueError("an S3 state location reads s3://bucket/key")
+        return value
+
+    @model_validator(mode="after")
+    def _pusher_is_a_principal(self) -> Changes:
+        if self.image_pusher not in self.principals:
+            raise ValueError(f"image_pusher names {self.image_pusher!r}, which is not one of {sorted(self.principals)}")
+        return self
+
+
 class EnvironmentSpec(Strict):
     """One environment's whole expected state (common.yaml merged with <env>.yaml)."""
 
@@ -426,6 +462,7 @@ class EnvironmentSpec(Strict):
     endpoints: Endpoints
     live: Live
     cost: Cost
+    changes: Changes
     recommendations: dict[Key, Recommendation] = {}
     # control id (specs/controls.yaml) -> this environment's severity for it, where it differs from the registry's
     severity_overrides: dict[str, Literal["critical", "high", "medium", "low"]] = {}

@@ -2,6 +2,11 @@
 
 Everything is built from the spec, so a spec change and the sandbox never disagree. These clients write, and
 so they are plain boto3 clients, never the suite's read-only ones; they only ever talk to the sandbox endpoint.
+
+It is built as the estate is (Terraform 참조, 배포 방식): the account's root makes the two roles the spec allows to
+change it; the Terraform role creates every resource and writes the state `terraform apply` would leave
+(terraform_state.py); the CI deploy role pushes the images. The sandbox's CloudTrail (trail.py) records each of
+them so, and a compliant replica has no change by anyone else.
 """
 
 from __future__ import annotations
@@ -39,17 +44,22 @@ def seed(
     scan, instead of COMPLIANT_SCAN (how a drift test gives an image a CRITICAL finding). metrics=False: no
     CloudWatch datapoints at all (instances and a database that report nothing). costs: what Cost Explorer
     reports this month per service, instead of QUIET_COSTS."""
+    from viewster_infra.sandbox import terraform_state  # it reads this module's fake secret
+
     session = sandbox_session(spec.aws.region)
+    terraform, ci = (
+        as_principal(endpoint_url, session, spec, name) for name in ("terraform", spec.changes.image_pusher)
+    )
 
     def client(name: str):
-        return session.client(name, endpoint_url=endpoint_url)
+        return terraform.client(name, endpoint_url=endpoint_url)
 
     ec2 = client("ec2")
     subnet_ids, group_ids = _network(ec2, spec)
     instance_ids, public_ips = _instances(ec2, spec, subnet_ids, group_ids)
     _database(client("rds"), spec, group_ids)
     _buckets(client("s3"), spec)
-    _repositories(client("ecr"), client("sts"), spec, endpoint_url, scan_counts or {})
+    _repositories(client("ecr"), ci.client("ecr", endpoint_url=endpoint_url), spec, endpoint_url, scan_counts or {})
     function_arns = _functions(client("lambda"), client("iam"), spec, env)
     topic_arns = _topics(client("sns"), spec, function_arns)
     _monitoring(client("cloudwatch"), spec, instance_ids, topic_arns)
@@ -57,7 +67,32 @@ def seed(
         _datapoints(client("cloudwatch"), spec, instance_ids)
     _dns(client("route53"), spec, public_ips)
     _parameters(client("ssm"), spec)
+    terraform_state.write(client, spec, env)
     _costs(endpoint_url, spec, session, QUIET_COSTS if costs is None else costs)
+
+
+def as_principal(endpoint_url: str, session, spec: EnvironmentSpec, name: str):
+    """A session of the role the spec allows as `name` (changes.principals), made in moto's IAM if need be and
+    assumed through STS as GitHub Actions' OIDC or a person's `terraform apply` would."""
+    role_name = spec.changes.principals[name].rsplit("/", 1)[1]
+    iam = session.client("iam", endpoint_url=endpoint_url)
+    try:
+        arn = iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+        }
+        arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    credentials = session.client("sts", endpoint_url=endpoint_url).assume_role(RoleArn=arn, RoleSessionName=name)[
+        "Credentials"
+    ]
+    return sandbox_session(
+        spec.aws.region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
 
 
 def _tag_spec(kind: str, tags: dict[str, str]) -> list[dict]:
@@ -177,24 +212,25 @@ def _buckets(s3, spec) -> None:
         )
 
 
-def _repositories(ecr, sts, spec, endpoint_url: str, scan_counts: dict[str, dict[str, int]]) -> None:
-    """Each repository with its images (images.py), every image scanned, results seeded through moto's static API."""
-    account = sts.get_caller_identity()["Account"]
+def _repositories(ecr, deploy_ecr, spec, endpoint_url: str, scan_counts: dict[str, dict[str, int]]) -> None:
+    """Each repository (Terraform's) with its images (pushed by CI: ecr_images.py), every image scanned, results
+    seeded through moto's static API."""
+    account = ecr.describe_registry()["registryId"]
     scanned = []
     for key, repo in spec.ecr.repositories.items():
         ecr.create_repository(repositoryName=repo.name, imageScanningConfiguration={"scanOnPush": repo.scan_on_push})
         history = ecr_images.history(repo.name)
         for image in history:
-            ecr.put_image(
+            deploy_ecr.put_image(
                 repositoryName=repo.name, imageManifest=image.manifest, imageTag=image.tag, imageDigest=image.digest
             )
         newest = history[-1]
         for tag in repo.required_tags:
-            ecr.put_image(
+            deploy_ecr.put_image(
                 repositoryName=repo.name, imageManifest=newest.manifest, imageTag=tag, imageDigest=newest.digest
             )
         for image in history:
-            ecr.start_image_scan(repositoryName=repo.name, imageId={"imageDigest": image.digest})
+            deploy_ecr.start_image_scan(repositoryName=repo.name, imageId={"imageDigest": image.digest})
             counts = scan_counts.get(key, COMPLIANT_SCAN) if image is newest else COMPLIANT_SCAN
             scanned.append((repo.name, image.digest, counts))
     scan_results(endpoint_url, spec.aws.region, account, scanned)

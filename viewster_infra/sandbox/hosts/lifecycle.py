@@ -192,8 +192,11 @@ def down(env: str, index: int, env_dir: Path) -> None:
 
 
 def publish_private_key(endpoint_url: str, spec: EnvironmentSpec, identity: Path) -> None:
-    """The hosts' key in the sandbox's SSM, where the guide keeps it, so --ssh-key-from-ssm works here too."""
-    session = sandbox_session(spec.aws.region)
+    """The hosts' key in the sandbox's SSM, where the guide keeps it, so --ssh-key-from-ssm works here too; put there
+    by the Terraform role, as the guide's ssm.tf does."""
+    from viewster_infra.sandbox.seed import as_principal
+
+    session = as_principal(endpoint_url, sandbox_session(spec.aws.region), spec, "terraform")
     session.client("ssm", endpoint_url=endpoint_url).put_parameter(
         Name=spec.ssm.parameters[spec.hosts.ssh_key_parameter].name,
         Type="SecureString",

@@ -47,9 +47,10 @@ class RunInputs:
     dns_server: str | None = None  # sandbox: its own DNS server, the only one asked; None: the system's resolver
     deployed_sha: str | None = None  # --deployed-sha: the commit the deploy says it shipped
     settle_seconds: float | None = None  # --settle: how long failing checks are re-read before they count
+    changes_since: float | None = None  # the previous report's start: CloudTrail is read from there
 
     def options(self) -> RunOptions:
-        return RunOptions(deployed_sha=self.deployed_sha)
+        return RunOptions(deployed_sha=self.deployed_sha, changes_since=self.changes_since)
 
     def today(self) -> datetime.date:
         """The run's date (UTC): what waivers expire against."""
@@ -134,6 +135,7 @@ def start_run(
     ssh_key_from_ssm: bool = False,
     deployed_sha: str | None = None,
     settle_seconds: float | None = None,
+    changes_since: float | None = None,
 ) -> RunContext:
     known = environments(spec_dir)
     if not known:
@@ -207,6 +209,7 @@ def start_run(
         dns_server=dns_server,
         deployed_sha=deployed_sha,
         settle_seconds=settle_seconds,
+        changes_since=changes_since,
     )
     context = RunContext.assemble(inputs, loaded, lambda: reader)
     context.snapshot.record("sts", {"account_id": account_id}, reader.calls)  # the call that proved the credentials

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -142,7 +143,25 @@ def run_arguments(config: pytest.Config, gate: GateOptions) -> dict:
         "ssh_key_from_ssm": config.getoption("ssh_key_from_ssm"),
         "deployed_sha": gate.deployed_sha,
         "settle_seconds": gate.settle_seconds,
+        "changes_since": changes_since(config, gate),
     }
+
+
+def changes_since(config: pytest.Config, gate: GateOptions) -> float | None:
+    """When the previous report of the environment was started (--compare-to's, else the newest in the reports
+    directory): CloudTrail is read from there on. None for a first run, or one whose report cannot be read."""
+    previous = gate.previous[1] if gate.previous else None
+    if previous is None and config.getoption("env"):
+        reports = config.getoption("reports_dir") or config.rootpath / "reports"
+        newest = sorted(Path(reports).glob(f"{config.getoption('env')}-*.json"))
+        try:
+            previous = history.load_previous(newest[-1]) if newest else None
+        except (OSError, ValueError):
+            previous = None
+    try:
+        return datetime.fromisoformat(previous["run"]["started"]).timestamp() if previous else None
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _one_line(exc: Exception) -> str:

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 READ_PREFIXES = ("Describe", "List", "Get")
 
 # Reads whose names do not start with a read prefix.
-EXTRA_READS = frozenset({"s3:HeadBucket"})
+EXTRA_READS = frozenset({"s3:HeadBucket", "cloudtrail:LookupEvents"})
 
 # Reads that return secret material. The suite checks that such things exist and what type they are
 # (ssm:DescribeParameters), never their values.

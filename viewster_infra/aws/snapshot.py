@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from viewster_infra import factstore
 from viewster_infra.aws.collectors import COLLECTORS, NEEDS
-from viewster_infra.aws.collectors._common import RunOptions
+from viewster_infra.aws.collectors._common import FactsUnreadable, RunOptions
 from viewster_infra.aws.reader import AwsReader
 from viewster_infra.factstore import Facts, FactStore
 from viewster_infra.spec.model import EnvironmentSpec
@@ -85,6 +85,8 @@ class AwsSnapshot:
                 data, error = None, _explain(service, exc)
             except BotoCoreError as exc:
                 data, error = None, f"could not be read: {exc}"
+            except FactsUnreadable as exc:
+                data, error = None, str(exc)
         return Facts(name=f"aws-{service}", data=data, error=error, calls=dict(calls))
 
     def _needed(self, service: str, other: str) -> dict | None:

@@ -5,7 +5,21 @@ paginated) and returns plain JSON-safe data keyed by spec keys, so that a check 
 test id carries. A resource that does not exist is None; the check says "not found".
 """
 
-from viewster_infra.aws.collectors import cloudwatch, cost, ec2, ecr, lambda_, rds, route53, s3, sns, ssm
+from viewster_infra.aws.collectors import (
+    cloudtrail,
+    cloudwatch,
+    cost,
+    ec2,
+    ecr,
+    lambda_,
+    rds,
+    route53,
+    s3,
+    sns,
+    ssm,
+    tag,
+    terraform,
+)
 
 COLLECTORS = {
     "ec2": ec2.collect,
@@ -18,8 +32,11 @@ COLLECTORS = {
     "route53": route53.collect,
     "ssm": ssm.collect,
     "ce": cost.collect,  # Cost Explorer: named as IAM and its errors name it
+    "tag": tag.collect,  # the Resource Groups Tagging API, named as IAM names it
+    "terraform": terraform.collect,  # the Terraform state, from its S3 backend
+    "cloudtrail": cloudtrail.collect,
 }
 
 # What a collector reads from another's facts (gathered first, and not counted as its own calls): CloudWatch's
-# metric queries need the instances' ids.
-NEEDS = {"cloudwatch": ["ec2"]}
+# metric queries need the instances' ids; CloudTrail's push lookup starts at the oldest image that should run.
+NEEDS = {"cloudwatch": ["ec2"], "cloudtrail": ["ecr"]}

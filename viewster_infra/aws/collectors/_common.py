@@ -12,7 +12,13 @@ class RunOptions:
     """What a run asks of AWS beyond the spec, and the facts other collectors gathered (NEEDS says which)."""
 
     deployed_sha: str | None = None  # --deployed-sha: the commit the deploy says it shipped
+    changes_since: float | None = None  # when the previous report of the environment was started (epoch seconds)
     facts: Callable[[str], dict | None] = field(default=lambda service: None, compare=False)
+
+
+class FactsUnreadable(Exception):
+    """What a collector read cannot be used (a Terraform state of another format): one line, the service's checks
+    say it."""
 
 
 def paginate(client, operation: str, result_key: str, **params: Any) -> Iterator[dict]:

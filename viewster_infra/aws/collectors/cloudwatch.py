@@ -32,6 +32,7 @@ def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
         "alarms": {key: _alarm(alarms.get(want.name)) for key, want in spec.cloudwatch.alarms.items()},
         "dashboards": {key: found for (key, _), found in zip(dashboards, found_dashboards, strict=True)},
         "metrics": metrics,
+        "all_alarms": sorted(alarms),
     }
 
 

@@ -1,5 +1,6 @@
 """EC2: the VPC and its subnets, the three instances with their root volumes, Elastic IPs and status checks,
-security groups."""
+security groups; and everything in the environment's VPC (instances, groups and their rules, Elastic IPs, network
+interfaces), to find what nobody manages."""
 
 from __future__ import annotations
 
@@ -24,25 +25,35 @@ def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     chosen = {key: _instance(instances, want.tags) for key, want in spec.ec2.instances.items()}
 
     instance_ids = [i["InstanceId"] for i in chosen.values() if i]
-    volumes, statuses = {}, {}
-    if instance_ids:
+    vpc_id = vpc["VpcId"] if vpc else None
+    volumes, statuses, interfaces = {}, {}, []
+    in_vpc = {"Name": "vpc-id", "Values": [vpc_id]}
+    if instance_ids or vpc_id:
         attached = {"Name": "attachment.instance-id", "Values": instance_ids}
-        found_volumes, found_statuses = reader.parallel(
-            lambda: list(paginate(ec2, "describe_volumes", "Volumes", Filters=[attached])),
+        found_volumes, found_statuses, interfaces = reader.parallel(
+            lambda: list(paginate(ec2, "describe_volumes", "Volumes", Filters=[attached])) if instance_ids else [],
             # 점검 절차 2: instance and system status checks (IncludeAllInstances: stopped ones too)
-            lambda: list(
-                paginate(
-                    ec2,
-                    "describe_instance_status",
-                    "InstanceStatuses",
-                    InstanceIds=instance_ids,
-                    IncludeAllInstances=True,
+            lambda: (
+                list(
+                    paginate(
+                        ec2,
+                        "describe_instance_status",
+                        "InstanceStatuses",
+                        InstanceIds=instance_ids,
+                        IncludeAllInstances=True,
+                    )
                 )
+                if instance_ids
+                else []
+            ),
+            lambda: (
+                list(paginate(ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=[in_vpc]))
+                if vpc_id
+                else []
             ),
         )
         volumes = {v["VolumeId"]: v for v in found_volumes}
         statuses = {s["InstanceId"]: s for s in found_statuses}
-    vpc_id = vpc["VpcId"] if vpc else None
 
     return {
         "vpc": {"id": vpc["VpcId"], "cidr": vpc["CidrBlock"]} if vpc else None,
@@ -58,6 +69,35 @@ def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
             key: _group(_first(g for g in groups if g["GroupName"] == want.name and g["VpcId"] == vpc_id))
             for key, want in spec.security_groups.items()
         },
+        "in_vpc": _inventory(vpc_id, instances, groups, addresses, interfaces),
+    }
+
+
+def _inventory(vpc_id, instances, groups, addresses, interfaces) -> dict:
+    """What is in the VPC, as the unmanaged-resource check compares it with the state (AWS's defaults left out:
+    the default security group; the interfaces AWS manages for a service or that belong to an instance)."""
+    live = [i for i in instances if i.get("VpcId") == vpc_id and i["State"]["Name"] not in GONE]
+    interface_ids = {n["NetworkInterfaceId"] for n in interfaces}
+    return {
+        "instances": [
+            {"id": i["InstanceId"], "name": tags_of(i).get("Name"), "launched": i["LaunchTime"].isoformat()}
+            for i in live
+        ],
+        "security_groups": [
+            {"id": g["GroupId"], "name": g["GroupName"], "ingress": _group(g)["ingress"]}
+            for g in groups
+            if g["VpcId"] == vpc_id and g["GroupName"] != "default"
+        ],
+        "addresses": [
+            {"id": a.get("AllocationId"), "public_ip": a["PublicIp"], "instance": a.get("InstanceId")}
+            for a in addresses
+            if a.get("NetworkInterfaceId") in interface_ids or a.get("InstanceId") in {i["InstanceId"] for i in live}
+        ],
+        "network_interfaces": [
+            {"id": n["NetworkInterfaceId"], "description": n.get("Description", "")}
+            for n in interfaces
+            if not n.get("RequesterManaged") and not (n.get("Attachment") or {}).get("InstanceId")
+        ],
     }
 
 

@@ -20,7 +20,10 @@ def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     read = reader.parallel(  # each repository at once
         *[lambda want=want: _repository(reader, ecr, want.name, found.get(want.name), options) for _, want in wanted]
     )
-    return {"repositories": {key: repository for (key, _), repository in zip(wanted, read, strict=True)}}
+    return {
+        "repositories": {key: repository for (key, _), repository in zip(wanted, read, strict=True)},
+        "all_repositories": sorted(found),
+    }
 
 
 def _repository(reader, ecr, name: str, repo: dict | None, options: RunOptions) -> dict | None:

@@ -15,5 +15,6 @@ def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
         "functions": {
             key: {"name": want.name, "arn": arns[want.name]} if want.name in arns else None
             for key, want in spec.lambda_.functions.items()
-        }
+        },
+        "all_functions": sorted(arns),
     }

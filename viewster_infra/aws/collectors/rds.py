@@ -20,6 +20,7 @@ def _facts(db: dict | None) -> dict | None:
         return None
     return {
         "identifier": db["DBInstanceIdentifier"],
+        "resource_id": db.get("DbiResourceId"),
         "engine": db["Engine"],
         "engine_version": db["EngineVersion"],
         "instance_class": db["DBInstanceClass"],

@@ -18,7 +18,7 @@ def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
         None,
     )
     if zone is None:
-        return {"zone": None, "records": {key: None for key in spec.route53.records}}
+        return {"zone": None, "records": {key: None for key in spec.route53.records}, "all_records": []}
     found = {}
     for record in paginate(route53, "list_resource_record_sets", "ResourceRecordSets", HostedZoneId=zone["Id"]):
         found[(record["Name"].rstrip(".").lower(), record["Type"])] = {
@@ -28,4 +28,5 @@ def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     return {
         "zone": {"id": zone["Id"], "name": spec.route53.zone},
         "records": {key: found.get((want.name, want.type)) for key, want in spec.route53.records.items()},
+        "all_records": sorted(f"{name} {kind}" for name, kind in found),
     }

@@ -1,4 +1,5 @@
-"""S3: versioning, default encryption, lifecycle rules and the public access block of each bucket the spec names."""
+"""S3: versioning, default encryption, lifecycle rules and the public access block of each bucket the spec names,
+and the names of all the account's buckets."""
 
 from __future__ import annotations
 
@@ -18,8 +19,14 @@ ABSENT = {
 def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
     s3 = reader.client("s3")
     buckets = list(spec.s3.buckets.items())
-    found = reader.parallel(*[lambda name=want.name: _bucket(reader, s3, name) for _, want in buckets])
-    return {"buckets": {key: bucket for (key, _), bucket in zip(buckets, found, strict=True)}}
+    listed, *found = reader.parallel(
+        lambda: s3.list_buckets()["Buckets"],  # every bucket of the account, to find those nobody manages
+        *[lambda name=want.name: _bucket(reader, s3, name) for _, want in buckets],
+    )
+    return {
+        "buckets": {key: bucket for (key, _), bucket in zip(buckets, found, strict=True)},
+        "all_buckets": sorted(b["Name"] for b in listed),
+    }
 
 
 def _bucket(reader, s3, name: str) -> dict | None:

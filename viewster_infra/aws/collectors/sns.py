@@ -21,4 +21,4 @@ def collect(reader, spec: EnvironmentSpec, options: RunOptions) -> dict:
                 "subscriptions": sorted([s["Protocol"], s["Endpoint"]] for s in subscriptions if s["TopicArn"] == arn),
             }
         )
-    return {"topics": topics}
+    return {"topics": topics, "all_topics": sorted(arns.values())}

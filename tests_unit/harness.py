@@ -24,10 +24,11 @@ import requests
 import yaml
 
 from viewster_infra.aws.reader import SANDBOX_CREDENTIALS
-from viewster_infra.sandbox import ecr_images, lifecycle, moto_server
-from viewster_infra.sandbox.hosts import init, network, render
+from viewster_infra.sandbox import ecr_images, lifecycle, moto_server, terraform_state
+from viewster_infra.sandbox.aws_session import sandbox_session
+from viewster_infra.sandbox.hosts import init, network, registry, render
 from viewster_infra.sandbox.hosts import lifecycle as hosts
-from viewster_infra.sandbox.seed import COMPLIANT_SCAN, scan_results, seed
+from viewster_infra.sandbox.seed import COMPLIANT_SCAN, as_principal, scan_results, seed
 from viewster_infra.spec.loader import load, merged_document
 from viewster_infra.spec.model import EnvironmentSpec
 
@@ -197,12 +198,14 @@ class Sandbox:
         # stop took (the broker's figures from before this moment may still count it)
         self.wait_for_the_worker(since=time.monotonic())
 
-    def push_image(self, repository_key: str, commit: str, tags: tuple[str, ...] = ()) -> ecr_images.Image:
-        """Push the image of `commit` to a repository, tagged with its short SHA and `tags`, as CI's build does, and
-        scan it clean as scan-on-push would (moto scans nothing by itself)."""
+    def push_image(
+        self, repository_key: str, commit: str, tags: tuple[str, ...] = (), by: boto3.Session | None = None
+    ) -> ecr_images.Image:
+        """Push the image of `commit` to a repository, tagged with its short SHA and `tags`, as CI's build does (as
+        the CI role, or as the principal of `by`), and scan it clean as scan-on-push would (moto scans nothing)."""
         repository = self.spec.ecr.repositories[repository_key].name
         image = ecr_images.build(repository, commit)
-        ecr = self.client("ecr")
+        ecr = self.client("ecr", by or self.principal(self.spec.changes.image_pusher))
         for tag in (image.tag, *tags):
             ecr.put_image(
                 repositoryName=repository, imageManifest=image.manifest, imageTag=tag, imageDigest=image.digest
@@ -213,6 +216,17 @@ class Sandbox:
             state.aws_endpoint_url, state.region, state.account_id, [(repository, image.digest, COMPLIANT_SCAN)]
         )
         return image
+
+    def push_to_registry(self, image: ecr_images.Image, tags: tuple[str, ...] = ()) -> None:
+        """The image into the hosts' registry too, so that a host can pull and run it (`docker push`'s half)."""
+        hosts_dir = lifecycle.host_dir(self.env, self.state_dir)
+        registry.push(
+            self.state.hosts["hosts"]["registry"]["address"],
+            registry.ecr_name(self.state.account_id, self.state.region),
+            str(hosts_dir / "ca" / "ca.pem"),
+            [image],
+            {image.digest: list(tags)},
+        )
 
     def wait_for_the_worker(self, since: float | None = None) -> None:
         """Until the backend's worker consumes every queue again, as the broker reports it after `since` (when the
@@ -321,15 +335,69 @@ class Sandbox:
             "sleep 0.05; done; echo 'nginx started no new workers within 10 s of a reload' >&2; exit 1",
         )
 
-    def client(self, service: str):
-        """A plain (writing) boto3 client on the sandbox, for making drift."""
+    def client(self, service: str, session: boto3.Session | None = None, region: str | None = None):
+        """A plain (writing) boto3 client on the sandbox, for making drift: as the account's root (the sandbox's dummy
+        keys), or as the principal of `session` (`person`, `principal`)."""
+        if session is not None:
+            return session.client(service, endpoint_url=self.state.aws_endpoint_url, region_name=region)
         return boto3.client(
-            service, region_name=self.state.region, endpoint_url=self.state.aws_endpoint_url, **SANDBOX_CREDENTIALS
+            service,
+            region_name=region or self.state.region,
+            endpoint_url=self.state.aws_endpoint_url,
+            **SANDBOX_CREDENTIALS,
         )
 
-    def run(self, *args: str) -> SuiteResult:
+    def terraform_apply(self, change: Callable[[Callable[[str], object]], object]) -> None:
+        """A drift that went through Terraform, as a bad `terraform apply` makes it: `change(client)` makes it with
+        the Terraform role's clients (`client("ecr")`), and the state is written again from AWS after it. The
+        change-control checks find nothing to say; the checks of what changed do."""
+        session = self.principal("terraform")
+
+        def client(service: str):
+            return self.client(service, session)
+
+        change(client)
+        terraform_state.write(client, self.spec, self.env)
+
+    def principal(self, name: str) -> boto3.Session:
+        """A session of the role the spec allows as `name` (changes.principals: "terraform", "ci")."""
+        return as_principal(self.state.aws_endpoint_url, sandbox_session(self.state.region), self.spec, name)
+
+    def person(self, user: str = "gary", console: bool = True, source_ip: str = "203.0.113.7") -> boto3.Session:
+        """A person's session: an IAM user of the account with an access key, calling from `source_ip` and, with
+        `console`, through the AWS Console (its user agent; the sandbox's CloudTrail marks the session so)."""
+        iam = self.client("iam")
+        try:
+            iam.create_user(UserName=user)
+        except iam.exceptions.EntityAlreadyExistsException:
+            pass
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        session = sandbox_session(
+            self.state.region, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+        )
+        agent = "console.amazonaws.com" if console else "aws-cli/2.17.0 Python/3.11"
+
+        def as_seen(request, **_):
+            request.headers["User-Agent"] = agent
+            request.headers["X-Forwarded-For"] = source_ip  # where the sandbox's CloudTrail takes the address from
+
+        session.events.register("before-send", as_seen)
+        return session
+
+    def run(self, *args: str, changes: bool = False, reports_dir: Path | None = None) -> SuiteResult:
+        """The suite on this sandbox. The change-control checks (tests_infra/changes/: who made a change, through
+        Terraform or not) are left out unless `changes`: the other drift tests make their drift as the account's
+        root, which those checks would rightly report too; test_changes_drift.py proves them."""
+        # reports_dir: where its report goes, and where the previous report of the environment is looked for
+        # (CloudTrail is read from that report's start)
+        ignore = () if changes else (f"--ignore={ROOT / 'tests_infra' / 'changes'}",)
         return run_suite(
-            f"--env={self.env}", "--sandbox", f"--sandbox-dir={self.state_dir}", *args, reports_dir=self.reports_dir
+            f"--env={self.env}",
+            "--sandbox",
+            f"--sandbox-dir={self.state_dir}",
+            *ignore,
+            *args,
+            reports_dir=reports_dir or self.reports_dir,
         )
 
     def cli(self, *args: str, reports_dir: Path, **options) -> subprocess.CompletedProcess:

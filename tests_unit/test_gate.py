@@ -14,8 +14,10 @@ from viewster_infra.results import CheckResult, Finding, RunResult, Waiver, area
 
 
 def test_summary_and_annotations_of_a_drifted_run(staging, tmp_path):
-    staging.client("ecr").put_image_scanning_configuration(
-        repositoryName="viewster-staging-backend", imageScanningConfiguration={"scanOnPush": False}
+    staging.terraform_apply(
+        lambda aws: aws("ecr").put_image_scanning_configuration(
+            repositoryName="viewster-staging-backend", imageScanningConfiguration={"scanOnPush": False}
+        )
     )
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step's summary\n")
@@ -40,8 +42,10 @@ def test_summary_and_annotations_of_a_drifted_run(staging, tmp_path):
 
 
 def test_no_annotations_outside_github_actions(staging, tmp_path):
-    staging.client("ecr").put_image_scanning_configuration(
-        repositoryName="viewster-staging-backend", imageScanningConfiguration={"scanOnPush": False}
+    staging.terraform_apply(
+        lambda aws: aws("ecr").put_image_scanning_configuration(
+            repositoryName="viewster-staging-backend", imageScanningConfiguration={"scanOnPush": False}
+        )
     )
     result = run_pytest(
         "--env=staging",

@@ -93,6 +93,7 @@ def test_without_replica_hosts_the_aws_half_runs_and_host_checks_say_why(tmp_pat
                 "test_endpoint_",
                 "test_dns_",
                 "test_deploy_container_",
+                "test_deploy_image_pushed_by_ci",  # which image a container runs
                 "test_backend_established_connections",
                 "test_api_accepts_uploads_",  # INC-2026-014's guard reads the backend host
             )

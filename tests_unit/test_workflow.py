@@ -125,8 +125,10 @@ def test_a_deploy_of_main_is_checked_on_production_at_its_commit(sandboxes, tmp_
 
 
 def test_a_failing_gate_fails_the_job_annotated_and_summarised(staging, tmp_path, own_reports):
-    staging.client("ecr").put_image_scanning_configuration(
-        repositoryName="viewster-staging-backend", imageScanningConfiguration={"scanOnPush": False}
+    staging.terraform_apply(
+        lambda aws: aws("ecr").put_image_scanning_configuration(
+            repositoryName="viewster-staging-backend", imageScanningConfiguration={"scanOnPush": False}
+        )
     )
     context = {
         "github": {"event_name": "workflow_dispatch"},

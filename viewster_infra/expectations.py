@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from viewster_infra import changes, terraform
 from viewster_infra.spec.model import EnvironmentSpec
 
 T = TypeVar("T")
@@ -115,6 +116,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def _managed(spec: EnvironmentSpec) -> dict[str, Expected]:
+    """Every resource the spec names, as Terraform manages it: (kind, how the state names it)."""
+    return {
+        f"{kind.name}-{key}": Expected(key, (kind, naming), f"{kind.name} {' '.join(reversed(naming))}")
+        for kind in terraform.KINDS
+        for key, naming in kind.entries(spec).items()
+    }
+
+
 # fixture name -> the spec entries it runs over
 PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
     "vpc": lambda s: {"vpc": Expected("vpc", s.vpc, f"vpc {s.vpc.tags.get('Name', 'vpc')}")},
@@ -173,6 +183,12 @@ PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
         _slug(service): Expected(service, amount, f"cost {service}")
         for service, amount in s.cost.monthly_budgets_usd.items()
     },
+    "managed": _managed,
+    "compared_resource": lambda s: {k: v for k, v in _managed(s).items() if v.want[0].compared},
+    "unmanaged_kind": lambda s: {k: Expected(k, v, f"unmanaged {v[1]}s") for k, v in changes.UNMANAGED_KINDS.items()},
+    "changed_service": lambda s: {
+        k: Expected(k, source, f"{k} changes") for k, source in changes.EVENT_SOURCES.items()
+    },
     "redirected_name": lambda s: {
         k: v
         for k, v in _named("http", s.route53.records, lambda k, w: w.name).items()
@@ -181,8 +197,16 @@ PARAMETERS: dict[str, Callable[[EnvironmentSpec], dict[str, Expected]]] = {
 }
 
 
+def _in_this_state(expected: Expected, spec: EnvironmentSpec, env: str) -> bool:
+    """False for a resource another environment's Terraform state manages (ssm.parameters.*.state_of)."""
+    kind = expected.want[0] if isinstance(expected.want, tuple) and expected.want else None
+    if not isinstance(kind, terraform.Kind) or kind.name != "parameter":
+        return True
+    return spec.ssm.parameters[expected.key].state_of in (None, env)
+
+
 def parametrize(metafunc, env: str, spec: EnvironmentSpec) -> None:
     for fixture, entries_of in PARAMETERS.items():
         if fixture in metafunc.fixturenames:
-            entries = entries_of(spec)
+            entries = {key: e for key, e in entries_of(spec).items() if _in_this_state(e, spec, env)}
             metafunc.parametrize(fixture, list(entries.values()), ids=[f"{env}-{key}" for key in entries])

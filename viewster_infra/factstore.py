@@ -95,6 +95,12 @@ class FactStore:
         return self.run_dir / f"{name}.json"
 
 
+def recorded(run_dir: Path, name: str) -> Facts | None:
+    """Facts some process of the run gathered, or None when none did (the report reads them at the end)."""
+    path = run_dir / f"{name}.json"
+    return Facts(**json.loads(path.read_text())) if path.exists() else None
+
+
 def calls_recorded(run_dir: Path, prefix: str) -> Counter[str]:
     """Every call recorded by facts whose name starts with `prefix`, added up across processes."""
     total: Counter[str] = Counter()

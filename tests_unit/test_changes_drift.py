@@ -10,11 +10,14 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from tests_unit.harness import proves
+from tests_unit.harness import SPEC_DIR, proves
 from tests_unit.test_hosts_drift import run_options
+from viewster_infra import changes
+from viewster_infra.aws.collectors import cloudtrail
 from viewster_infra.sandbox import terraform_state
 from viewster_infra.sandbox.ecr_images import build
 from viewster_infra.sandbox.seed import FAKE_SECRET_VALUE
+from viewster_infra.spec.loader import load
 
 UNRELEASED = "c0ffee15bada55e5c0ffee15bada55e5c0ffee15"
 REGISTRY = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com"
@@ -257,3 +260,72 @@ def test_lookups_are_paged_and_paced(staging, tmp_path):
     assert result.failures["test_changes_only_by_allowed_principals[staging-ec2]"].startswith(
         "staging ec2 changes: 130 change(s) by someone other than terraform, ci: CreateTags on "
     )
+
+
+def test_a_record_added_by_hand_in_the_console(staging):
+    """Route53's events are in us-east-1, and name the zone only: the record's name comes from the request."""
+    route53 = staging.client("route53")
+    zone = next(z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == "viewster.io.")
+    staging.client("route53", staging.person()).change_resource_record_sets(
+        HostedZoneId=zone["Id"],
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": "debug.staging.viewster.io",
+                        "Type": "A",
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": "198.51.100.99"}],
+                    },
+                }
+            ]
+        },
+    )
+    result = changes_run(staging)
+    assert set(result.failures) == {
+        "test_no_unmanaged_resources[staging-records]",
+        "test_changes_only_by_allowed_principals[staging-route53]",
+    }
+    assert result.failures["test_no_unmanaged_resources[staging-records]"] == (
+        "route53 record A debug.staging.viewster.io: in neither the Terraform state nor the spec (in zone viewster.io)"
+    )
+    assert re.fullmatch(
+        rf".*ChangeResourceRecordSets on {zone['Id'].rsplit('/', 1)[1]}, debug\.staging\.viewster\.io by {GARY} "
+        rf"\(console\) from 203\.0\.113\.7 at {AT}",
+        result.failures["test_changes_only_by_allowed_principals[staging-route53]"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "theirs"),
+    [
+        ("staging", "viewster-assets-staging", True),
+        ("staging", "staging-api.viewster.io", True),
+        ("staging", "viewster-assets-production", False),
+        ("staging", "api.viewster.io", False),
+        ("production", "api.viewster.io", True),
+        ("production", "viewster.io", True),
+        ("production", "viewster-production-backend", True),
+        ("production", "staging-api.viewster.io", False),
+        ("production", "viewster-assets-staging", False),
+    ],
+)
+def test_which_names_are_an_environments(env, name, theirs):
+    assert changes.is_environments_name(name, load(SPEC_DIR, env).spec) is theirs
+
+
+def test_lookups_are_paced_to_two_a_second(monkeypatch):
+    """LookupEvents' limit: the first two requests at once, the third a second after the first."""
+    clock, slept = [100.0], []
+    monkeypatch.setattr(cloudtrail.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(
+        cloudtrail.time, "sleep", lambda s: (slept.append(round(s, 3)), clock.__setitem__(0, clock[0] + s))
+    )
+    pacer = cloudtrail.Pacer()
+    pacer.wait()
+    clock[0] += 0.2
+    pacer.wait()
+    pacer.wait()  # at 100.2: waits until 101.0
+    pacer.wait()  # at 101.0: waits until 101.2
+    assert slept == [0.8, 0.2]

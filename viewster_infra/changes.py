@@ -225,11 +225,11 @@ def _unmanaged_records(spec: EnvironmentSpec, facts: dict, known: Estate, label:
     return found
 
 
-def touches(event: dict, known: Estate, spec: EnvironmentSpec, unmanaged_ids: set[str]) -> bool:
-    """The change named a resource of this environment: one the state or the spec knows, one found unmanaged in
-    it, or one with the environment's name."""
+def touches(event: dict, known: Estate, spec: EnvironmentSpec) -> bool:
+    """The change named a resource of this environment: one the state or the spec knows (a subnet of its VPC for
+    an instance launched by hand), one with the environment's name, or a parameter under its path."""
     for name in event["resources"]:
-        if known.knows(name) or name in unmanaged_ids or is_environments_name(_short(name), spec):
+        if known.knows(name) or is_environments_name(_short(name), spec):
             return True
         if name.startswith(spec.changes.parameters_path.rstrip("/") + "/"):
             return True
@@ -269,7 +269,7 @@ def section(spec: EnvironmentSpec, facts: dict[str, dict | None], error: str | N
     if trail is None:
         return {"read": False, "error": error, "events": []}
     known = estate((facts.get("terraform") or {"resources": []}), {s: facts.get(s) for s in UNMANAGED_SERVICES})
-    events = [e for e in trail["writes"] if not e.get("error") and touches(e, known, spec, set())]
+    events = [e for e in trail["writes"] if not e.get("error") and touches(e, known, spec)]
     return {
         "read": True,
         "error": None,

@@ -16,7 +16,7 @@ def test_changes_only_by_allowed_principals(changed_service, aws, run):
     trail = aws.facts("cloudtrail")
     known = changes.estate(aws.facts("terraform"), {s: aws.facts(s) for s in changes.UNMANAGED_SERVICES if s != "tag"})
     events = [e for e in trail["writes"] if e["source"] == changed_service.want and not e.get("error")]
-    mine = [e for e in events if changes.touches(e, known, run.spec, set())]
+    mine = [e for e in events if changes.touches(e, known, run.spec)]
     note("window", f"{trail['since']} to {trail['until']} ({', '.join(trail['regions'])}): {len(mine)} change(s)")
     outside = [e for e in mine if changes.allowed_as(e, run.spec) is None]
     if outside:

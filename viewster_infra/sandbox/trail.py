@@ -232,7 +232,7 @@ class _Call:
             "awsRegion": self.region,
             "sourceIPAddress": self.environ.get("HTTP_X_FORWARDED_FOR") or self.environ.get("REMOTE_ADDR"),
             "userAgent": agent,
-            "requestParameters": {r["ResourceType"]: r["ResourceName"] for r in resources} or None,
+            "requestParameters": _request_parameters(self.service, self.operation, parameters, resources),
             "responseElements": _response_elements(self.service, self.operation, status, answer),
             "requestID": str(uuid.uuid4()),
             "eventID": str(uuid.uuid4()),
@@ -294,6 +294,27 @@ def _identity(account: str, access_key: str, now: datetime) -> dict:
             "userName": user.name,
         }
     return {"type": "Root", "principalId": account, "arn": f"arn:aws:iam::{account}:root", "accountId": account}
+
+
+def _request_parameters(service: str, operation: str, parameters: dict, resources: list[dict]) -> dict | None:
+    """What CloudTrail keeps of the request, for identifiers only (never a value): the resources it names, and for
+    a Route53 change the names and types it changes, as CloudTrail writes them (camelCase)."""
+    kept: dict = {r["ResourceType"]: r["ResourceName"] for r in resources}
+    if (service, operation) == ("route53", "ChangeResourceRecordSets"):
+        changes = (parameters.get("ChangeBatch") or {}).get("Changes") or []
+        kept["changeBatch"] = {
+            "changes": [
+                {
+                    "action": c.get("Action"),
+                    "resourceRecordSet": {
+                        "name": (c.get("ResourceRecordSet") or {}).get("Name"),
+                        "type": (c.get("ResourceRecordSet") or {}).get("Type"),
+                    },
+                }
+                for c in changes
+            ]
+        }
+    return kept or None
 
 
 def _username(identity: dict) -> str:

@@ -6,7 +6,7 @@ LookupEvents answers two requests per second per account and region, 50 events a
 are paced to that (the first two at once, then one every half second) and followed page by page. Only what the
 checks and the report show is kept of an event: what, which resources, who (ARN, the role of an assumed-role
 session, console or not), from where, when, and for a push the repository and digest. Request parameters are not
-kept: they can carry values.
+kept (they can carry values), except a Route53 change's record names: its Resources name the zone only.
 """
 
 from __future__ import annotations
@@ -90,6 +90,14 @@ def _lookup(reader, region: str, pacer: Pacer, start: float, end: float, attribu
 
 def _event(looked_up: dict, region: str) -> dict:
     record = json.loads(looked_up.get("CloudTrailEvent") or "{}")
+    named = [r["ResourceName"] for r in looked_up.get("Resources", []) if r.get("ResourceName")]
+    # A Route53 change names its zone only: the records it changes are in its request (names and types, no value)
+    batch = (record.get("requestParameters") or {}).get("changeBatch") or {}
+    named += [
+        str(c["resourceRecordSet"]["name"]).rstrip(".").lower()
+        for c in batch.get("changes", [])
+        if (c.get("resourceRecordSet") or {}).get("name")
+    ]
     identity = record.get("userIdentity", {})
     issuer = identity.get("sessionContext", {}).get("sessionIssuer", {})
     pushed = (record.get("responseElements") or {}).get("image") or {}
@@ -100,9 +108,7 @@ def _event(looked_up: dict, region: str) -> dict:
         "name": looked_up["EventName"],
         "source": looked_up.get("EventSource", ""),
         "region": record.get("awsRegion", region),
-        "resources": list(
-            dict.fromkeys(r["ResourceName"] for r in looked_up.get("Resources", []) if r.get("ResourceName"))
-        ),
+        "resources": list(dict.fromkeys(named)),
         "principal": identity.get("arn") or identity.get("type", "unknown"),
         "principal_type": identity.get("type"),
         "role": issuer.get("arn") if identity.get("type") == "AssumedRole" else None,

@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # moto_snapshot_server.py's routes, outside every AWS API's paths
 SNAPSHOT_PATH = "/_sandbox/snapshot"
 RESTORE_PATH = "/_sandbox/restore"
+PERFORMANCE_INSIGHTS_PATH = "/_sandbox/performance-insights"  # performance_insights.py: where a stand-in is
+RDS_EVENTS_PATH = "/_sandbox/rds/events"  # rds_additions.py: an event AWS raises by itself
+RDS_MAINTENANCE_PATH = "/_sandbox/rds/maintenance"  # rds_additions.py: maintenance AWS schedules
 SNAPSHOT_SERVER = "viewster_infra.sandbox.moto_snapshot_server"
 
 

@@ -1,5 +1,6 @@
-"""moto's server, plus a snapshot of its whole state that can be put back in a few tens of milliseconds, and
-CloudTrail's record of the writes that reach it (trail.py).
+"""moto's server, plus a snapshot of its whole state that can be put back in a few tens of milliseconds; and what the
+sandbox adds to moto: CloudTrail's record of the writes that reach it (trail.py), Performance Insights from the
+database stand-in (performance_insights.py), RDS's events, parameter status and maintenance (rds_additions.py).
 
 The sandbox takes the snapshot right after seeding the compliant replica; the suite's own tests put it back after
 each drift instead of resetting moto and seeding again (about 0.01 s instead of 0.7 s, and nothing else changes:
@@ -31,6 +32,8 @@ from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_
 from werkzeug.serving import run_simple
 
 from viewster_infra.sandbox.moto_server import RESTORE_PATH, SNAPSHOT_PATH
+from viewster_infra.sandbox.performance_insights import PerformanceInsights
+from viewster_infra.sandbox.rds_additions import RdsRoutes
 from viewster_infra.sandbox.trail import Recorder
 
 # Kept by reference, not copied: functions (moto's backends hold lambdas, which pickle cannot name) and locks.
@@ -145,7 +148,11 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGTERM, signal_handler)
     moto_app = DomainDispatcherApplication(create_backend_app)
     run_simple(
-        args.host, args.port, SnapshotRoutes(Recorder(moto_app)), threaded=True, request_handler=MotoRequestHandler
+        args.host,
+        args.port,
+        SnapshotRoutes(RdsRoutes(PerformanceInsights(Recorder(moto_app)))),
+        threaded=True,
+        request_handler=MotoRequestHandler,
     )
 
 

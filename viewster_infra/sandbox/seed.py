@@ -155,7 +155,14 @@ def _instances(ec2, spec, subnet_ids, group_ids) -> tuple[dict[str, str], dict[s
 
 def _database(rds, spec, group_ids) -> None:
     for db in spec.rds.databases.values():
+        family = f"{db.engine}{db.engine_version.split('.')[0]}"
+        rds.create_db_parameter_group(
+            DBParameterGroupName=db.parameter_group, DBParameterGroupFamily=family, Description="viewster"
+        )
         rds.create_db_instance(
+            DBParameterGroupName=db.parameter_group,
+            EnablePerformanceInsights=db.performance_insights,
+            PerformanceInsightsRetentionPeriod=7,  # the free tier
             DBInstanceIdentifier=db.identifier,
             Engine=db.engine,
             EngineVersion=db.engine_version,

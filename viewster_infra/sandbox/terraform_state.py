@@ -157,11 +157,15 @@ def build(client, spec: EnvironmentSpec, env: str) -> dict:
                 "storage_type": db.get("StorageType"),
                 "publicly_accessible": db["PubliclyAccessible"],
                 "backup_retention_period": db["BackupRetentionPeriod"],
+                "parameter_group_name": db["DBParameterGroups"][0]["DBParameterGroupName"],
+                "performance_insights_enabled": db.get("PerformanceInsightsEnabled", False),
                 "username": db["MasterUsername"],
                 "password": FAKE_SECRET_VALUE,
                 "vpc_security_group_ids": sorted(g["VpcSecurityGroupId"] for g in db["VpcSecurityGroups"]),
             },
         )
+    for key, want in spec.rds.databases.items():
+        add("aws_db_parameter_group", key, {"id": want.parameter_group, "name": want.parameter_group})
     for key, want in spec.s3.buckets.items():
         add("aws_s3_bucket", key, {"id": want.name, "bucket": want.name, "arn": f"arn:aws:s3:::{want.name}"})
     ecr = client("ecr")

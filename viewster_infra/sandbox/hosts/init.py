@@ -23,6 +23,8 @@ from pathlib import Path
 PRIVATE_DIRS = ["/run", "/var/log", "/var/lib/docker", "/var/lib/containerd", "/var/lib/nginx", "/home", "/srv"]
 POSTGRES_DATA = Path("/srv/postgres")
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+PERFORMANCE_INSIGHTS_ROLE = "rds_performance_insights"
+SANDBOX_NETWORK = "198.18.0.0/15"  # what the sandbox's Performance Insights reads as
 RECORDS_FILE = "zone.hosts"  # the DNS host's records, "address name" per line
 SKELETON_BASHRC, ROOT_BASHRC = "/etc/skel/.bashrc", "/root/.bashrc"
 DNSMASQ = "/usr/sbin/dnsmasq"  # Debian's dnsmasq-base: the binary, no service
@@ -112,16 +114,25 @@ def run_argv(container: dict) -> list[str]:
     return [*argv, container["image"], *container["command"]]
 
 
+# As RDS for PostgreSQL 11 and later: pg_stat_statements loaded (Performance Insights' SQL statistics come from it),
+# and the application's database. Run in single-user mode before the server starts, on a fresh data directory.
+POSTGRES_SETUP = {
+    "postgres": [
+        "CREATE DATABASE viewster",
+        f"CREATE ROLE {PERFORMANCE_INSIGHTS_ROLE} LOGIN IN ROLE pg_read_all_stats",
+    ],
+    "viewster": ["CREATE EXTENSION pg_stat_statements"],
+}
+
+
 def become_postgres(address: str) -> None:
     POSTGRES_DATA.mkdir(parents=True)
     Path("/run/postgresql").mkdir()
     for path in (POSTGRES_DATA, Path("/run/postgresql")):
         os.chown(path, _uid("postgres"), _gid("postgres"))
+    as_postgres = ["runuser", "-u", "postgres", "--"]
     sh(
-        "runuser",
-        "-u",
-        "postgres",
-        "--",
+        *as_postgres,
         str(POSTGRES_BIN / "initdb"),
         "-D",
         str(POSTGRES_DATA),
@@ -130,6 +141,18 @@ def become_postgres(address: str) -> None:
         "--auth=trust",
         stdout=subprocess.DEVNULL,
     )
+    # The sandbox's hosts and the machine itself (the sandbox's Performance Insights, the drift tests) log in over
+    # TCP from the sandbox's own network only.
+    with (POSTGRES_DATA / "pg_hba.conf").open("a") as hba:
+        hba.write(f"host all all {SANDBOX_NETWORK} trust\n")
+    for database, statements in POSTGRES_SETUP.items():
+        subprocess.run(
+            [*as_postgres, str(POSTGRES_BIN / "postgres"), "--single", "-D", str(POSTGRES_DATA), database],
+            input="".join(f"{statement};\n" for statement in statements),
+            text=True,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     os.execvp(
         "runuser",
         [
@@ -144,6 +167,10 @@ def become_postgres(address: str) -> None:
             f"listen_addresses={address}",
             "-c",
             "unix_socket_directories=/run/postgresql",
+            "-c",
+            "shared_preload_libraries=pg_stat_statements",
+            "-c",
+            "pg_stat_statements.track=all",  # statements inside functions too, as a slow query often is
         ],
     )
 

@@ -18,7 +18,7 @@ from filelock import FileLock
 from viewster_infra.sandbox import ecr_images
 from viewster_infra.sandbox.aws_session import sandbox_session
 from viewster_infra.sandbox.hosts import init, layout, network, registry, render, tls
-from viewster_infra.sandbox.moto_server import SandboxError
+from viewster_infra.sandbox.moto_server import PERFORMANCE_INSIGHTS_PATH, SandboxError
 from viewster_infra.spec.model import EnvironmentSpec
 
 REQUIRED_COMMANDS = [
@@ -95,6 +95,7 @@ def up(env: str, index: int, env_dir: Path, spec: EnvironmentSpec, endpoint_url:
         ssh = render.client_files(env_dir, env, places, roles, spec.hosts.ssh_user)
         publish_private_key(endpoint_url, spec, Path(ssh["identity"]))
         _wait_ready(places, spec)
+        performance_insights_source(endpoint_url, spec, places["database"].address)
     except BaseException:  # a failed `up` removes what it made, and only that: never another sandbox's hosts
         with FileLock(SLOT_LOCK):
             network.remove([p.netns for p in made], bridge, [p.veth for p in made])
@@ -203,6 +204,36 @@ def publish_private_key(endpoint_url: str, spec: EnvironmentSpec, identity: Path
         Value=identity.read_text(),
         Overwrite=True,
     )
+
+
+def performance_insights_source(endpoint_url: str, spec: EnvironmentSpec, address: str) -> None:
+    """The sandbox's Performance Insights reads the database host's pg_stat_statements (performance_insights.py):
+    tell it where, for the DbiResourceId the sandbox's RDS gives the instance."""
+    rds = sandbox_session(spec.aws.region).client("rds", endpoint_url=endpoint_url)
+    for database in spec.rds.databases.values():
+        found = rds.describe_db_instances(DBInstanceIdentifier=database.identifier)["DBInstances"][0]
+        requests.post(
+            f"{endpoint_url}{PERFORMANCE_INSIGHTS_PATH}",
+            json={
+                "resource_id": found["DbiResourceId"],
+                "dsn": statistics_dsn(address, init.PERFORMANCE_INSIGHTS_ROLE),
+            },
+            timeout=10,
+        ).raise_for_status()
+
+
+def statistics_dsn(address: str, user: str = "viewster") -> str:
+    """The database host's PostgreSQL, as `user` (trust authentication: only the sandbox reaches 198.18.0.0/15)."""
+    return f"host={address} port=5432 dbname=viewster user={user} connect_timeout=5"
+
+
+def reset_statement_statistics(address: str) -> None:
+    """pg_stat_statements emptied: what Performance Insights reports starts from nothing (a test's sandbox is
+    handed back compliant, without the statements the test before it ran)."""
+    import psycopg
+
+    with psycopg.connect(statistics_dsn(address), autocommit=True) as connection:
+        connection.execute("SELECT pg_stat_statements_reset()")
 
 
 def _names(spec: EnvironmentSpec, places: dict[str, layout.HostPlace], database_endpoint: str) -> dict[str, str]:

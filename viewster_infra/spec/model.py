@@ -108,6 +108,8 @@ class Database(Strict):
     security_group: Key
     backup_retention_days: int | None = Field(default=None, ge=0)
     min_backup_retention_days: int | None = Field(default=None, ge=0)
+    parameter_group: str  # the instance's DB parameter group (rds.tf), whose changes may wait for a reboot
+    performance_insights: bool  # where the slow-query check's statements come from
 
     @model_validator(mode="after")
     def _one_backup_rule(self) -> Database:
@@ -294,6 +296,12 @@ class Live(Strict):
     container_memory_max: float = Field(gt=0)  # bytes; written "1 GiB"
     rabbitmq_messages_ready_max: int = Field(ge=0)  # per queue: waiting for a consumer
     rabbitmq_messages_unacked_max: int = Field(ge=0)  # per queue: delivered, not yet acknowledged
+    # The database's own live state over window_minutes (Performance Insights, RDS events, maintenance):
+    slow_statement_mean_max_ms: float = Field(gt=0)  # a statement whose mean time per call is above this is slow
+    slow_statement_load_share_max: float = Field(gt=0, le=1)  # ... or whose share of the database's load is above
+    slow_statement_share_min_load: float = Field(ge=0)  # average active sessions under which no share counts
+    rds_event_categories_failing: list[str]  # RDS event categories that fail; the others are notes
+    rds_maintenance_notice_days: int = Field(ge=0)  # maintenance due within this many days is a finding
 
     @field_validator("rds_free_storage_min", "container_memory_max", mode="before")
     @classmethod

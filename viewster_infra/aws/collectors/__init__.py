@@ -12,6 +12,7 @@ from viewster_infra.aws.collectors import (
     ec2,
     ecr,
     lambda_,
+    pi,
     rds,
     route53,
     s3,
@@ -35,8 +36,10 @@ COLLECTORS = {
     "tag": tag.collect,  # the Resource Groups Tagging API, named as IAM names it
     "terraform": terraform.collect,  # the Terraform state, from its S3 backend
     "cloudtrail": cloudtrail.collect,
+    "pi": pi.collect,  # Performance Insights
 }
 
 # What a collector reads from another's facts (gathered first, and not counted as its own calls): CloudWatch's
-# metric queries need the instances' ids; CloudTrail's push lookup starts at the oldest image that should run.
-NEEDS = {"cloudwatch": ["ec2"], "cloudtrail": ["ecr"]}
+# metric queries need the instances' ids; CloudTrail's push lookup starts at the oldest image that should run;
+# Performance Insights is asked by each database's DbiResourceId.
+NEEDS = {"cloudwatch": ["ec2"], "cloudtrail": ["ecr"], "pi": ["rds"]}

@@ -157,6 +157,8 @@ class Sandbox:
         (ecr.repositories key -> severity counts), that repository's latest image scans so. metrics=False leaves
         CloudWatch without datapoints; `costs` is this month's cost per service.
         """
+        if self.state.hosts is not None:
+            hosts.reset_statement_statistics(self.state.hosts["hosts"]["database"]["address"])
         if drift is None and scan_counts is None and metrics and costs is None:
             moto_server.restore(self.state.aws_endpoint_url)
             self.sync_dns()
@@ -168,6 +170,10 @@ class Sandbox:
             drift(document)
             spec = EnvironmentSpec.model_validate(document)
         seed(self.state.aws_endpoint_url, spec, self.env, scan_counts, metrics, costs)
+        if self.state.hosts is not None:  # the reseeded instance's DbiResourceId
+            hosts.performance_insights_source(
+                self.state.aws_endpoint_url, self.spec, self.state.hosts["hosts"]["database"]["address"]
+            )
         self.sync_dns()
         self.redeploy()
 

@@ -57,7 +57,15 @@ def test_a_check_that_reads_what_it_does_not_name_says_so(staging, tmp_path):
 @pytest.mark.parametrize(
     ("selection", "calls"),
     [
-        ("rds_engine_version", {"sts:GetCallerIdentity": 1, "rds:DescribeDBInstances": 1}),
+        (
+            "rds_engine_version",
+            {
+                "sts:GetCallerIdentity": 1,
+                "rds:DescribeDBInstances": 1,
+                "rds:DescribeEvents": 1,  # the rds collector reads the instances' events and maintenance too
+                "rds:DescribePendingMaintenanceActions": 1,
+            },
+        ),
         ("ssm_parameter_type", {"sts:GetCallerIdentity": 1, "ssm:DescribeParameters": 1}),
     ],
 )

@@ -1,9 +1,11 @@
-"""Prints what change control (tests_infra/changes/: the Terraform state, unmanaged resources, CloudTrail) costs a
-run: the whole suite's wall time and AWS requests at a base commit (before it) and now, each on its own staging
-sandbox with hosts, the same number of runs, alternating, each after a previous report (as CI runs it). Leaves
-nothing running; the base commit is checked out in a temporary git worktree.
+"""Prints what the work since a base commit costs a run: the whole suite's wall time and AWS requests at the base
+and now, each on its own staging sandbox with hosts, the same number of runs, alternating, each after a previous
+report (as CI runs it), and the requests added per operation. Leaves nothing running; the base commit is checked
+out in a temporary git worktree.
 
-    .venv/bin/python benchmarks/changes_numbers.py [--base 88334ef] [--runs 7]
+    .venv/bin/python benchmarks/since_base.py [--base 88334ef] [--runs 7]
+
+Change control (issue 20): --base 88334ef. The database's live state (issue 21): --base 62f2a31.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def sandbox(tree: Path, work: Path, action: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--base", default="88334ef", help="the commit before change control (default: 88334ef)")
+    parser.add_argument("--base", default="88334ef", help="the commit to compare with (default: 88334ef)")
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="viewster-bench-") as tmp:

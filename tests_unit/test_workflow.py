@@ -32,20 +32,33 @@ def lookup(path: str, context: dict) -> str:
     return str(node)
 
 
-def run_job(context: dict, tmp_path: Path, sandbox_dir: Path) -> tuple[list[subprocess.CompletedProcess], Path]:
-    """Every `run:` step of the job in order, as GitHub runs them (bash -eo pipefail), until one fails."""
+def run_job(
+    context: dict,
+    tmp_path: Path,
+    sandbox_dir: Path,
+    workflow: dict = WORKFLOW,
+    job: str = "checks",
+    environ: dict[str, str] | None = None,
+    checkout: Path = ROOT,
+) -> tuple[list[subprocess.CompletedProcess], Path]:
+    """Every `run:` step of the job in order, as GitHub runs them (bash -eo pipefail); once one fails, only the
+    steps that run `if: always()`. `environ`: what the runner's environment adds (PATH with a stand-in `gh`);
+    `checkout`: where the job's checkout is (its working directory)."""
     output, summary, home = tmp_path / "output", tmp_path / "summary.md", tmp_path / "home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     context = {**context, "steps": {}}
     done = []
-    for step in WORKFLOW["jobs"]["checks"]["steps"]:
+    failed = False
+    for step in workflow["jobs"][job]["steps"]:
         if "uses" in step:
             assert step["uses"] in ACTIONS
+            continue
+        if failed and step.get("if") != "always()":
             continue
         assert "${{" not in step["run"]  # expressions only in env: the scripts see plain variables
         output.write_text("")
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST_"))}
-        environment |= {
+        environment |= (environ or {}) | {
             "HOME": str(home),
             "GITHUB_ACTIONS": "true",
             "GITHUB_OUTPUT": str(output),
@@ -58,7 +71,7 @@ def run_job(context: dict, tmp_path: Path, sandbox_dir: Path) -> tuple[list[subp
             environment[name] = lookup(expression.group(1), context)
         result = subprocess.run(
             ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-            cwd=ROOT,
+            cwd=checkout,
             env=environment,
             capture_output=True,
             text=True,
@@ -68,8 +81,7 @@ def run_job(context: dict, tmp_path: Path, sandbox_dir: Path) -> tuple[list[subp
         if step.get("id"):
             lines = output.read_text().splitlines()
             context["steps"][step["id"]] = {"outputs": dict(line.split("=", 1) for line in lines if "=" in line)}
-        if result.returncode != 0:
-            break
+        failed = failed or result.returncode != 0
     return done, summary
 
 

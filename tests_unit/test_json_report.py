@@ -78,6 +78,7 @@ def test_a_drifted_runs_json_is_valid_and_its_counts_agree_everywhere(staging, t
         "first_seen": None,
         "details": [],
         "incident": None,
+        "chart": None,
     }
     assert failed["first_seen"] == doc["run"]["started"]  # new: failing since this run
     assert doc["run"]["verdict"] == "FAILED" and doc["run"]["aws_api_calls"] == sum(

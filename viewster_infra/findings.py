@@ -19,6 +19,7 @@ T = TypeVar("T")
 Evidence = tuple[str, str]  # (title, text): what a person would look at next, e.g. ("docker logs backend-blue", ...)
 
 FINDING = pytest.StashKey[Finding]()  # the running check's finding, read by outcomes.py when its report is made
+CHART = pytest.StashKey[dict]()  # the datapoints a live check judged, drawn beside it in the report
 
 # The running test, so that a failing check can attach its finding and evidence to its report (set by fixtures.py).
 current_test: ContextVar[pytest.Item | None] = ContextVar("current_test", default=None)
@@ -84,6 +85,20 @@ def note(title: str, text: str) -> None:
     item = current_test.get()
     if item is not None:
         item.add_report_section("call", title, redact(text))
+
+
+def chart(metric: str, values: list[float], limit: float, unit: str, breaks: str = "above") -> None:
+    """The datapoints a live check judges (newest first, as CloudWatch answers) and its limit, for the report to draw
+    beside the check whether it passes or fails. `breaks`: "above" or "below" the limit is the bad side."""
+    item = current_test.get()
+    if item is not None:
+        item.stash[CHART] = {
+            "metric": metric,
+            "values": list(reversed(values)),
+            "limit": limit,
+            "unit": unit,
+            "breaks": breaks,
+        }
 
 
 def expect(

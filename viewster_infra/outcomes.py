@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from viewster_infra import results
-from viewster_infra.findings import FINDING
+from viewster_infra.findings import CHART, FINDING
 
 RECOMMENDATIONS = "recommendations"  # the folder of tests_infra/ whose checks are the guide's recommendations
 CHECK = pytest.StashKey[dict]()  # control, severity, resource, incident: set at collection (plugin.py)
@@ -65,6 +65,7 @@ def _result(item, call, report, context, strict: bool) -> results.CheckResult:
         duration=report.duration,
         details=_details(report),
         incident=meta.get("incident"),
+        chart=item.stash.get(CHART, None),
     )
 
 

@@ -68,6 +68,7 @@ class CheckResult:
     duration: float = 0.0
     details: tuple[tuple[str, str], ...] = ()  # (title, text): evidence and notes the check attached, redacted
     incident: dict | None = None  # id, date, summary, link: the incident a regression test guards against
+    chart: dict | None = None  # a live check's datapoints and limit (findings.chart), drawn in the HTML report
 
     @property
     def id(self) -> str:

@@ -5,7 +5,7 @@ from statistics import mean
 
 import pytest
 
-from viewster_infra.findings import drift, require
+from viewster_infra.findings import chart, drift, require
 from viewster_infra.live import datapoints
 
 pytestmark = pytest.mark.aws("cloudwatch", "rds")  # the AWS services these checks read (prefetch.py)
@@ -19,15 +19,17 @@ def _values(database, aws, spec, metric: str) -> list[float]:
 
 
 def test_rds_cpu_utilization_average(database, aws, spec):
-    average = mean(_values(database, aws, spec, "CPUUtilization"))
-    limit = spec.live.rds_cpu_average_max_percent
+    values = _values(database, aws, spec, "CPUUtilization")
+    average, limit = mean(values), spec.live.rds_cpu_average_max_percent
+    chart("CPUUtilization", values, limit, "%")
     if average >= limit:
         drift(database.label, prop="CPUUtilization average (%)", expected=f"under {limit:g}", found=f"{average:.1f}")
 
 
 def test_rds_free_storage_minimum(database, aws, spec):
-    lowest = min(_values(database, aws, spec, "FreeStorageSpace"))
-    floor = spec.live.rds_free_storage_min
+    values = _values(database, aws, spec, "FreeStorageSpace")
+    lowest, floor = min(values), spec.live.rds_free_storage_min
+    chart("FreeStorageSpace", values, floor, "GiB", breaks="below")
     if lowest <= floor:
         drift(
             database.label,
@@ -38,7 +40,8 @@ def test_rds_free_storage_minimum(database, aws, spec):
 
 
 def test_rds_connections_maximum(database, aws, spec):
-    highest = max(_values(database, aws, spec, "DatabaseConnections"))
-    limit = spec.live.rds_connections_max
+    values = _values(database, aws, spec, "DatabaseConnections")
+    highest, limit = max(values), spec.live.rds_connections_max
+    chart("DatabaseConnections", values, limit, "connections")
     if highest >= limit:
         drift(database.label, prop="DatabaseConnections maximum", expected=f"under {limit}", found=f"{highest:g}")

@@ -5,7 +5,7 @@ from statistics import mean
 
 import pytest
 
-from viewster_infra.findings import drift, expect, require
+from viewster_infra.findings import chart, drift, expect, require
 from viewster_infra.live import datapoints
 
 pytestmark = pytest.mark.aws("ec2")  # the AWS services these checks read (prefetch.py)
@@ -28,6 +28,7 @@ def test_ec2_cpu_utilization_average(instance, aws, spec):
     _instance(instance, aws)
     values = datapoints(instance.label, "CPUUtilization", aws, "instances", instance.key, spec)
     average, limit = mean(values), spec.live.ec2_cpu_average_max_percent
+    chart("CPUUtilization", values, limit, "%")
     if average >= limit:
         drift(instance.label, prop="CPUUtilization average (%)", expected=f"under {limit:g}", found=f"{average:.1f}")
 
@@ -35,7 +36,9 @@ def test_ec2_cpu_utilization_average(instance, aws, spec):
 @pytest.mark.aws("cloudwatch")
 def test_ec2_cpu_credit_balance(instance, aws, spec):
     _instance(instance, aws)
-    lowest = min(datapoints(instance.label, "CPUCreditBalance", aws, "instances", instance.key, spec))
+    values = datapoints(instance.label, "CPUCreditBalance", aws, "instances", instance.key, spec)
+    lowest = min(values)
+    chart("CPUCreditBalance", values, spec.live.ec2_cpu_credit_balance_min, "credits", breaks="below")
     floor = spec.live.ec2_cpu_credit_balance_min
     if lowest <= floor:
         drift(instance.label, prop="CPUCreditBalance minimum", expected=f"above {floor:g}", found=f"{lowest:g}")

@@ -12,9 +12,12 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from viewster_infra.controls import SEVERITIES
+from viewster_infra.report import charts
 
 TEMPLATES = Path(__file__).with_name("templates")
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2"]))
+_environment.filters["metric_chart"] = charts.metric
+_environment.filters["trend_chart"] = charts.trend
 ORDER = {severity: rank for rank, severity in enumerate(reversed(SEVERITIES))}  # critical first
 
 

@@ -37,6 +37,7 @@ def record(result: CheckResult, titles: dict[str, str], found_by: dict[int, list
         "duration_seconds": round(result.duration, 4),
         "details": [{"title": title, "text": text} for title, text in result.details],
         "incident": result.incident,
+        "chart": result.chart,
     }
 
 

@@ -20,10 +20,10 @@ RUNTIME = {Requirement(r).name.lower() for r in PROJECT["dependencies"]}
 SANDBOX_ONLY = {"moto", "pika", "werkzeug"}
 
 
-def third_party_imports(folder: Path, skip: str) -> set[str]:
+def third_party_imports(folder: Path, *skip: str) -> set[str]:
     found = set()
     for path in folder.rglob("*.py"):
-        if skip in path.parts:
+        if set(skip) & set(path.parts):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
@@ -35,13 +35,14 @@ def third_party_imports(folder: Path, skip: str) -> set[str]:
 
 def test_what_the_suite_imports_is_a_runtime_dependency():
     distributions = packages_distributions()
-    imported = third_party_imports(ROOT / "viewster_infra", skip="sandbox") | third_party_imports(
-        ROOT / "tests_infra", skip="sandbox"
+    # the sandbox and the MCP server are extras ([sandbox], [mcp]): a run of the suite imports neither
+    imported = third_party_imports(ROOT / "viewster_infra", "sandbox", "mcp") | third_party_imports(
+        ROOT / "tests_infra", "sandbox"
     )
     imported -= {"tests_infra", "tests_unit", "_pytest"}  # the checks themselves; pytest's own internals
     undeclared = {name for name in imported if not {d.lower() for d in distributions.get(name, [name])} & RUNTIME}
     assert undeclared == set(), "imported by the suite but not in [project] dependencies"
-    assert not RUNTIME & SANDBOX_ONLY and not RUNTIME & {"selenium", "ruff", "jsonschema", "pytest-xdist"}
+    assert not RUNTIME & SANDBOX_ONLY and not RUNTIME & {"selenium", "ruff", "jsonschema", "pytest-xdist", "mcp"}
 
 
 def test_a_run_against_the_estate_imports_nothing_of_the_sandbox(staging, tmp_path):

@@ -128,7 +128,9 @@ def test_a_waiver_without_a_resource_covers_its_control_everywhere(staging, spec
 @proves("test_waiver_in_force")
 def test_an_expired_waiver_waives_nothing_and_fails_itself(staging, specs_with):
     scan_on_push_off(staging, "viewster-staging-backend")
-    yesterday = TODAY - dt.timedelta(days=1)
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(
+        days=1
+    )  # now, not at import: a session may cross midnight
     specs = specs_with(
         waiver(control="VS-ECR-01", resource="ecr repository viewster-staging-backend", expires=yesterday)
     )
@@ -139,7 +141,7 @@ def test_an_expired_waiver_waives_nothing_and_fails_itself(staging, specs_with):
         check: f"waiver for VS-ECR-01 ecr repository viewster-staging-backend: expired {yesterday}",
     }
     assert result.properties[check]["control"] == "VS-WAIVER-01"
-    assert result.properties[check]["expected"] == f"on or after {TODAY}"
+    assert result.properties[check]["expected"] == f"on or after {result.report['run']['started'][:10]}"
     assert result.properties[check]["found"] == str(yesterday)
     assert result.report["unused_waivers"] == []  # expired: one finding, not also "unused"
 
@@ -163,14 +165,21 @@ def test_a_waiver_that_matched_nothing_is_reported_unused(staging, specs_with, t
         ([waiver(control="VS-ECR-01", justification="  ")], "waivers.0.justification: must say something (found '  ')"),
         ([{"control": "VS-ECR-01", "justification": "x", "approver": "y"}], "waivers.0.expires: field required"),
         ([waiver(control="VS-ECR-99")], "waivers.0.control: no such control: VS-ECR-99"),
-        (
-            [waiver(control="VS-ECR-01", expires=TODAY + dt.timedelta(days=91))],
-            f"waivers.0.expires: {TODAY + dt.timedelta(days=91)} is more than 90 days ahead (at most {TODAY + dt.timedelta(days=90)}; waiver_max_days in {{specs}}/controls.yaml)",
+        pytest.param(  # dates from the day the test runs (a session may cross midnight UTC)
+            lambda today: [waiver(control="VS-ECR-01", expires=today + dt.timedelta(days=91))],
+            lambda today: (
+                f"waivers.0.expires: {today + dt.timedelta(days=91)} is more than 90 days ahead (at most "
+                f"{today + dt.timedelta(days=90)}; waiver_max_days in {{specs}}/controls.yaml)"
+            ),
+            id="expires-beyond-waiver-max-days",
         ),
         ([], None),  # (the same file, with max_days: its author cannot set it there)
     ],
 )
 def test_a_malformed_waiver_stops_the_run_before_any_check(specs_with, tmp_path, waivers, problem):
+    today = dt.datetime.now(dt.UTC).date()
+    waivers = waivers(today) if callable(waivers) else waivers
+    problem = problem(today) if callable(problem) else problem
     if problem is None:
         specs = specs_with(text=yaml.safe_dump({"max_days": 365, "waivers": []}))
         problem = (

@@ -329,3 +329,31 @@ def test_lookups_are_paced_to_two_a_second(monkeypatch):
     pacer.wait()  # at 100.2: waits until 101.0
     pacer.wait()  # at 101.0: waits until 101.2
     assert slept == [0.8, 0.2]
+
+
+@pytest.mark.parametrize(
+    ("event", "allowed"),
+    [
+        (
+            {
+                "principal": "arn:aws:sts::123456789012:assumed-role/viewster-terraform/run",
+                "role": "arn:aws:iam::123456789012:role/viewster-terraform",
+            },
+            "terraform",
+        ),
+        ({"principal": "arn:aws:iam::123456789012:user/gary", "role": None}, None),
+        ({"principal": "arn:aws:iam::123456789012:root", "principal_type": "Root", "role": None}, None),
+        ({"principal": "rds.amazonaws.com", "principal_type": "AWSService", "role": None}, "aws"),
+        (
+            {
+                "principal": "arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForRDS/RDS",
+                "role": "arn:aws:iam::123456789012:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS",
+            },
+            "aws",
+        ),
+    ],
+    ids=["terraform-session", "a-person", "root", "an-aws-service", "a-service-linked-role"],
+)
+def test_who_may_change_the_estate(event, allowed):
+    """AWS acting by itself (a service; its service-linked role placing RDS's network interface) is not a person."""
+    assert changes.allowed_as(event, load(SPEC_DIR, "staging").spec) == allowed

@@ -60,10 +60,16 @@ LISTED_ELSEWHERE = (
 )  # the records AWS makes at a zone's apex
 
 
+AWS_ITSELF = "aws"  # what allowed_as says of a change AWS made by itself
+
+
 def allowed_as(event: dict, spec: EnvironmentSpec) -> str | None:
-    """The name of the spec's principal that made this change (an assumed-role session counts as its role), or
+    """The name of the spec's principal that made this change (an assumed-role session counts as its role),
+    "aws" for AWS acting by itself (a service, or its service-linked role: RDS placing its network interface), or
     None when it was anyone else."""
     who = event.get("role") or event.get("principal") or ""
+    if event.get("principal_type") == "AWSService" or ":role/aws-service-role/" in who:
+        return AWS_ITSELF
     return next((name for name, arn in spec.changes.principals.items() if fnmatchcase(who, arn)), None)
 
 

@@ -40,13 +40,26 @@ def rules(found: list[dict]) -> list[str]:
     return sorted(lines)
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 @dataclass(frozen=True)
 class Attribute:
-    """One property checked both in the spec and in the state: how each side gives it."""
+    """One property checked both in the spec and in the state: the state's attribute and the facts' field that hold
+    it, and how each reads as the other (a nested block, a list in another order)."""
 
     label: str  # as a person reads it: "instance class"
-    state: Callable[[dict], Any]
-    aws: Callable[[dict], Any]
+    state_name: str  # the state's attribute: "instance_class"
+    facts_name: str  # the AWS facts' field: "instance_class"
+    in_state: Callable[[Any], Any] = _same
+    in_aws: Callable[[Any], Any] = _same
+
+    def state(self, attributes: dict) -> Any:
+        return self.in_state(attributes.get(self.state_name))
+
+    def aws(self, facts: dict) -> Any:
+        return self.in_aws(facts.get(self.facts_name))
 
 
 @dataclass(frozen=True)
@@ -56,253 +69,140 @@ class Kind:
     name: str  # "database": test ids and labels
     tf_type: str  # "aws_db_instance"
     service: str  # the AWS facts it is read from: "rds"
-    kept: tuple[str, ...]  # the state attributes kept (besides id and arn)
-    entries: Callable[[EnvironmentSpec], dict[str, tuple[str, ...]]]  # spec key -> how the state names it
-    names_it: Callable[[dict], tuple[str, ...]]  # a state instance's attributes -> the same naming
-    aws: Callable[[dict, str], dict | None]  # (the service's facts, spec key) -> the resource's facts
-    # (the resource's facts, the service's facts, the naming) -> the id Terraform keeps for it
-    aws_id: Callable[[dict, dict, tuple[str, ...]], str]
-    state_id: Callable[[dict], str] = lambda attributes: attributes.get("id")
+    facts_key: str  # where in those facts, by spec key: "databases"
+    naming: tuple[str, ...]  # the state attributes that name it ("tags": its Name tag)
+    entries: Callable[[EnvironmentSpec], dict[str, tuple[str, ...]]]  # spec key -> those names
+    id_field: str = "name"  # the facts' field that is the id Terraform keeps
     compared: tuple[Attribute, ...] = ()
 
+    @property
+    def kept(self) -> tuple[str, ...]:
+        """The state attributes read (besides id and arn): what names it and what is compared."""
+        return tuple(dict.fromkeys([*self.naming, *(a.state_name for a in self.compared)]))
 
-def _tag_name(attributes: dict) -> tuple[str, ...]:
-    return ((attributes.get("tags") or {}).get("Name", ""),)
+    def names_it(self, attributes: dict) -> tuple[str, ...]:
+        """How a state instance names itself, as `entries` names the spec's (a record's name without its final dot,
+        lower case, as the spec keeps it)."""
+        names = tuple(
+            (attributes.get("tags") or {}).get("Name", "") if name == "tags" else str(attributes.get(name, ""))
+            for name in self.naming
+        )
+        if self.tf_type == "aws_route53_record":
+            names = (names[0].rstrip(".").lower(), *names[1:])
+        return names
+
+    def aws(self, facts: dict, key: str) -> dict | None:
+        value = facts[self.facts_key]
+        return value if self.facts_key == "vpc" else value[key]
+
+    def aws_id(self, found: dict, facts: dict, naming: tuple[str, ...]) -> str:
+        """The id Terraform keeps for the resource AWS has. A record's is its zone's, name's and type's."""
+        if self.tf_type == "aws_route53_record":
+            zone = (facts.get("zone") or {}).get("id", "").rsplit("/", 1)[-1]
+            return f"{zone}_{naming[0]}_{naming[1]}"
+        return found[self.id_field]
 
 
-def _record_id(record: dict, facts: dict) -> str:
-    zone = (facts.get("zone") or {}).get("id", "").rsplit("/", 1)[-1]
-    return f"{zone}_{record['name']}_{record['type']}"
+def _by_tag(items: Callable[[EnvironmentSpec], dict]) -> Callable[[EnvironmentSpec], dict]:
+    return lambda spec: {key: (want.tags.get("Name", ""),) for key, want in items(spec).items()}
+
+
+def _by_name(items: Callable[[EnvironmentSpec], dict], attribute: str = "name") -> Callable[[EnvironmentSpec], dict]:
+    return lambda spec: {key: (getattr(want, attribute),) for key, want in items(spec).items()}
+
+
+def _root(field: str) -> Callable[[Any], Any]:
+    return lambda block: _first(block).get(field)
 
 
 KINDS: tuple[Kind, ...] = (
     Kind(
-        "vpc",
-        "aws_vpc",
-        "ec2",
-        ("tags", "cidr_block"),
-        entries=lambda s: {"vpc": (s.vpc.tags.get("Name", ""),)},
-        names_it=_tag_name,
-        aws=lambda f, key: f["vpc"],
-        aws_id=lambda r, f, n: r["id"],
-        compared=(Attribute("CIDR block", lambda a: a.get("cidr_block"), lambda r: r["cidr"]),),
+        "vpc", "aws_vpc", "ec2", "vpc", ("tags",), lambda s: {"vpc": (s.vpc.tags.get("Name", ""),)}, "id",
+        (Attribute("CIDR block", "cidr_block", "cidr"),),
     ),
     Kind(
-        "subnet",
-        "aws_subnet",
-        "ec2",
-        ("tags", "cidr_block", "availability_zone"),
-        entries=lambda s: {key: (subnet.tags.get("Name", ""),) for key, subnet in s.vpc.subnets.items()},
-        names_it=_tag_name,
-        aws=lambda f, key: f["subnets"][key],
-        aws_id=lambda r, f, n: r["id"],
-        compared=(
-            Attribute("CIDR block", lambda a: a.get("cidr_block"), lambda r: r["cidr"]),
-            Attribute("availability zone", lambda a: a.get("availability_zone"), lambda r: r["availability_zone"]),
-        ),
-    ),
-    Kind(
-        "instance",
-        "aws_instance",
-        "ec2",
-        ("tags", "instance_type", "subnet_id", "root_block_device", "vpc_security_group_ids"),
-        entries=lambda s: {key: (inst.tags.get("Name", ""),) for key, inst in s.ec2.instances.items()},
-        names_it=_tag_name,
-        aws=lambda f, key: f["instances"][key],
-        aws_id=lambda r, f, n: r["id"],
-        compared=(
-            Attribute("instance type", lambda a: a.get("instance_type"), lambda r: r["instance_type"]),
-            Attribute("subnet", lambda a: a.get("subnet_id"), lambda r: r["subnet_id"]),
-            Attribute(
-                "root volume size (GiB)",
-                lambda a: _first(a.get("root_block_device")).get("volume_size"),
-                lambda r: (r["root_volume"] or {}).get("size_gib"),
-            ),
-            Attribute(
-                "root volume type",
-                lambda a: _first(a.get("root_block_device")).get("volume_type"),
-                lambda r: (r["root_volume"] or {}).get("type"),
-            ),
-            Attribute(
-                "security groups",
-                lambda a: sorted(a.get("vpc_security_group_ids") or []),
-                lambda r: r["security_group_ids"],
-            ),
-        ),
-    ),
-    Kind(
-        "security-group",
-        "aws_security_group",
-        "ec2",
-        ("name", "vpc_id", "ingress"),
-        entries=lambda s: {key: (group.name,) for key, group in s.security_groups.items()},
-        names_it=lambda a: (a.get("name", ""),),
-        aws=lambda f, key: f["security_groups"][key],
-        aws_id=lambda r, f, n: r["id"],
-        compared=(Attribute("ingress rules", lambda a: rules(a.get("ingress")), lambda r: rules(r["ingress"])),),
-    ),
-    Kind(
-        "database",
-        "aws_db_instance",
-        "rds",
+        "subnet", "aws_subnet", "ec2", "subnets", ("tags",), _by_tag(lambda s: s.vpc.subnets), "id",
         (
-            "identifier",
-            "resource_id",
-            "engine",
-            "engine_version",
-            "instance_class",
-            "allocated_storage",
-            "max_allocated_storage",
-            "storage_type",
-            "publicly_accessible",
-            "backup_retention_period",
-            "parameter_group_name",
-            "performance_insights_enabled",
+            Attribute("CIDR block", "cidr_block", "cidr"),
+            Attribute("availability zone", "availability_zone", "availability_zone"),
         ),
-        entries=lambda s: {key: (db.identifier,) for key, db in s.rds.databases.items()},
-        names_it=lambda a: (a.get("identifier", ""),),
-        aws=lambda f, key: f["databases"][key],
+    ),
+    Kind(
+        "instance", "aws_instance", "ec2", "instances", ("tags",), _by_tag(lambda s: s.ec2.instances), "id",
+        (
+            Attribute("instance type", "instance_type", "instance_type"),
+            Attribute("subnet", "subnet_id", "subnet_id"),
+            Attribute("root volume size (GiB)", "root_block_device", "root_volume", _root("volume_size"),
+                      lambda v: (v or {}).get("size_gib")),
+            Attribute("root volume type", "root_block_device", "root_volume", _root("volume_type"),
+                      lambda v: (v or {}).get("type")),
+            Attribute("security groups", "vpc_security_group_ids", "security_group_ids", lambda v: sorted(v or [])),
+        ),
+    ),
+    Kind(
+        "security-group", "aws_security_group", "ec2", "security_groups", ("name",),
+        _by_name(lambda s: s.security_groups), "id",
+        (Attribute("ingress rules", "ingress", "ingress", rules, rules),),
+    ),
+    Kind(
         # aws_db_instance's id is the DbiResourceId since provider 5.0; the identifier is the name
-        aws_id=lambda r, f, n: r["resource_id"],
-        compared=(
-            Attribute("engine", lambda a: a.get("engine"), lambda r: r["engine"]),
-            Attribute("engine version", lambda a: a.get("engine_version"), lambda r: r["engine_version"]),
-            Attribute("instance class", lambda a: a.get("instance_class"), lambda r: r["instance_class"]),
-            Attribute(
-                "allocated storage (GiB)", lambda a: a.get("allocated_storage"), lambda r: r["allocated_storage_gib"]
-            ),
-            Attribute(
-                "storage autoscaling limit (GiB)",
-                lambda a: a.get("max_allocated_storage") or None,  # 0 in the state: no autoscaling
-                lambda r: r["max_allocated_storage_gib"],
-            ),
-            Attribute("storage type", lambda a: a.get("storage_type"), lambda r: r["storage_type"]),
-            Attribute(
-                "publicly accessible", lambda a: a.get("publicly_accessible"), lambda r: r["publicly_accessible"]
-            ),
-            Attribute(
-                "backup retention (days)",
-                lambda a: a.get("backup_retention_period"),
-                lambda r: r["backup_retention_days"],
-            ),
-            Attribute("parameter group", lambda a: a.get("parameter_group_name"), lambda r: r["parameter_group"]),
-            Attribute(
-                "Performance Insights",
-                lambda a: a.get("performance_insights_enabled"),
-                lambda r: r["performance_insights"],
-            ),
-        ),
-    ),
-    Kind(
-        "bucket",
-        "aws_s3_bucket",
-        "s3",
-        ("bucket",),
-        entries=lambda s: {key: (b.name,) for key, b in s.s3.buckets.items()},
-        names_it=lambda a: (a.get("bucket", ""),),
-        aws=lambda f, key: f["buckets"][key],
-        aws_id=lambda r, f, n: r["name"],
-    ),
-    Kind(
-        "repository",
-        "aws_ecr_repository",
-        "ecr",
-        ("name", "image_scanning_configuration"),
-        entries=lambda s: {key: (r.name,) for key, r in s.ecr.repositories.items()},
-        names_it=lambda a: (a.get("name", ""),),
-        aws=lambda f, key: f["repositories"][key],
-        aws_id=lambda r, f, n: r["name"],
-        compared=(
-            Attribute(
-                "scan on push",
-                lambda a: _first(a.get("image_scanning_configuration")).get("scan_on_push"),
-                lambda r: r["scan_on_push"],
-            ),
-        ),
-    ),
-    Kind(
-        "alarm",
-        "aws_cloudwatch_metric_alarm",
-        "cloudwatch",
+        "database", "aws_db_instance", "rds", "databases", ("identifier",),
+        _by_name(lambda s: s.rds.databases, "identifier"), "resource_id",
         (
-            "alarm_name",
-            "namespace",
-            "metric_name",
-            "statistic",
-            "comparison_operator",
-            "threshold",
-            "period",
-            "evaluation_periods",
+            Attribute("engine", "engine", "engine"),
+            Attribute("engine version", "engine_version", "engine_version"),
+            Attribute("instance class", "instance_class", "instance_class"),
+            Attribute("allocated storage (GiB)", "allocated_storage", "allocated_storage_gib"),
+            # 0 in the state: no autoscaling
+            Attribute("storage autoscaling limit (GiB)", "max_allocated_storage", "max_allocated_storage_gib",
+                      lambda v: v or None),
+            Attribute("storage type", "storage_type", "storage_type"),
+            Attribute("publicly accessible", "publicly_accessible", "publicly_accessible"),
+            Attribute("backup retention (days)", "backup_retention_period", "backup_retention_days"),
+            Attribute("parameter group", "parameter_group_name", "parameter_group"),
+            Attribute("Performance Insights", "performance_insights_enabled", "performance_insights"),
         ),
-        entries=lambda s: {key: (a.name,) for key, a in s.cloudwatch.alarms.items()},
-        names_it=lambda a: (a.get("alarm_name", ""),),
-        aws=lambda f, key: f["alarms"][key],
-        aws_id=lambda r, f, n: r["name"],
+    ),
+    Kind("bucket", "aws_s3_bucket", "s3", "buckets", ("bucket",), _by_name(lambda s: s.s3.buckets)),
+    Kind(
+        "repository", "aws_ecr_repository", "ecr", "repositories", ("name",), _by_name(lambda s: s.ecr.repositories),
         compared=(
-            Attribute("metric", lambda a: a.get("metric_name"), lambda r: r["metric"]),
-            Attribute("statistic", lambda a: a.get("statistic"), lambda r: r["statistic"]),
-            Attribute("comparison", lambda a: a.get("comparison_operator"), lambda r: r["comparison"]),
-            Attribute("threshold", lambda a: a.get("threshold"), lambda r: r["threshold"]),
-            Attribute("period (s)", lambda a: a.get("period"), lambda r: r["period_seconds"]),
-            Attribute("evaluation periods", lambda a: a.get("evaluation_periods"), lambda r: r["evaluation_periods"]),
+            Attribute("scan on push", "image_scanning_configuration", "scan_on_push", _root("scan_on_push")),
         ),
     ),
     Kind(
-        "dashboard",
-        "aws_cloudwatch_dashboard",
-        "cloudwatch",
-        ("dashboard_name",),
-        entries=lambda s: {key: (d.name,) for key, d in s.cloudwatch.dashboards.items()},
-        names_it=lambda a: (a.get("dashboard_name", ""),),
-        aws=lambda f, key: f["dashboards"][key],
-        aws_id=lambda r, f, n: r["name"],
+        "alarm", "aws_cloudwatch_metric_alarm", "cloudwatch", "alarms", ("alarm_name",),
+        _by_name(lambda s: s.cloudwatch.alarms),
+        compared=(
+            Attribute("metric", "metric_name", "metric"),
+            Attribute("statistic", "statistic", "statistic"),
+            Attribute("comparison", "comparison_operator", "comparison"),
+            Attribute("threshold", "threshold", "threshold"),
+            Attribute("period (s)", "period", "period_seconds"),
+            Attribute("evaluation periods", "evaluation_periods", "evaluation_periods"),
+        ),
     ),
     Kind(
-        "topic",
-        "aws_sns_topic",
-        "sns",
-        ("name",),
-        entries=lambda s: {key: (t.name,) for key, t in s.sns.topics.items()},
-        names_it=lambda a: (a.get("name", ""),),
-        aws=lambda f, key: f["topics"][key],
-        aws_id=lambda r, f, n: r["arn"],
+        "dashboard", "aws_cloudwatch_dashboard", "cloudwatch", "dashboards", ("dashboard_name",),
+        _by_name(lambda s: s.cloudwatch.dashboards),
+    ),
+    Kind("topic", "aws_sns_topic", "sns", "topics", ("name",), _by_name(lambda s: s.sns.topics), "arn"),
+    Kind(
+        "function", "aws_lambda_function", "lambda", "functions", ("function_name",),
+        _by_name(lambda s: s.lambda_.functions),
     ),
     Kind(
-        "function",
-        "aws_lambda_function",
-        "lambda",
-        ("function_name",),
-        entries=lambda s: {key: (fn.name,) for key, fn in s.lambda_.functions.items()},
-        names_it=lambda a: (a.get("function_name", ""),),
-        aws=lambda f, key: f["functions"][key],
-        aws_id=lambda r, f, n: r["name"],
+        "record", "aws_route53_record", "route53", "records", ("name", "type"),
+        lambda s: {key: (r.name, r.type) for key, r in s.route53.records.items()},
+        compared=(Attribute("values", "records", "values", lambda v: sorted(v or [])),),
     ),
     Kind(
-        "record",
-        "aws_route53_record",
-        "route53",
-        ("name", "type", "records", "zone_id"),
-        entries=lambda s: {key: (r.name, r.type) for key, r in s.route53.records.items()},
-        names_it=lambda a: (str(a.get("name", "")).rstrip(".").lower(), a.get("type", "")),
-        aws=lambda f, key: f["records"][key],
-        aws_id=lambda r, f, n: _record_id({"name": n[0], "type": n[1]}, f),  # the zone's, the name's, the type's
-        compared=(Attribute("values", lambda a: sorted(a.get("records") or []), lambda r: r["values"]),),
+        "parameter", "aws_ssm_parameter", "ssm", "parameters", ("name",), _by_name(lambda s: s.ssm.parameters),
+        compared=(Attribute("type", "type", "type"),),
     ),
-    Kind(
-        "parameter",
-        "aws_ssm_parameter",
-        "ssm",
-        ("name", "type"),
-        entries=lambda s: {key: (p.name,) for key, p in s.ssm.parameters.items()},
-        names_it=lambda a: (a.get("name", ""),),
-        aws=lambda f, key: f["parameters"][key],
-        aws_id=lambda r, f, n: r["name"],
-        compared=(Attribute("type", lambda a: a.get("type"), lambda r: r["type"]),),
-    ),
-)
-BY_NAME = {kind.name: kind for kind in KINDS}
+)  # fmt: skip
 KEPT = {kind.tf_type: ("id", "arn", *kind.kept) for kind in KINDS}
-# Other resource types: only what names them is kept, to know an AWS resource as managed (unmanaged.py).
+# Other resource types: only what names them is kept, to know an AWS resource as managed (changes.unmanaged).
 NAMING = ("id", "arn", "name", "bucket", "function_name", "alarm_name", "dashboard_name", "identifier", "tags")
 
 
